@@ -1,0 +1,450 @@
+"""The SLA policy (F1) as Pydantic models.
+
+Every model forbids unknown keys: a typo in a policy must be an error, not a silently ignored
+setting. Cross-field rules that need the whole policy (roles named by escalations, calendars named
+by SLAs, cadences that do not fit their windows) live in `checks.py`, so that each problem gets
+its own message instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from leadclock.policy.durations import Duration
+
+Lang = Literal["ja", "en"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Channel = Literal["call", "email", "sms", "meeting", "social"]
+Stage = Literal[
+    "assignment", "first_contact", "cadence", "qualification", "handoff", "acceptance", "follow_up"
+]
+TIMED_STAGES: tuple[str, ...] = (
+    "assignment", "first_contact", "qualification", "handoff", "acceptance"
+)
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Model):
+    """Text in both languages; a plain string in YAML fills both."""
+
+    ja: str
+    en: str
+
+    def get(self, lang: Lang) -> str:
+        return self.ja if lang == "ja" else self.en
+
+
+def _to_text(value: object) -> object:
+    if isinstance(value, str):
+        return {"ja": value, "en": value}
+    return value
+
+
+LocalText = Annotated[Text, Field(json_schema_extra={"description": "string or {ja, en}"})]
+
+
+class TextModel(Model):
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_strings_are_bilingual(cls, value: object, info) -> object:  # type: ignore[no-untyped-def]
+        annotation = cls.model_fields[info.field_name].annotation
+        if annotation in (Text, Text | None):
+            return _to_text(value)
+        if annotation == list[Text] and isinstance(value, list):
+            return [_to_text(item) for item in value]
+        return value
+
+
+# --------------------------------------------------------------------------- org & calendars
+
+
+class Org(TextModel):
+    name: str = "Example Co."
+    timezone: str = "Asia/Tokyo"
+    locale: Lang = "ja"
+    currency: str = Field("JPY", pattern=r"^[A-Z]{3}$")
+
+
+class Holidays(Model):
+    countries: list[str] = []
+    subdivision: str | None = None
+    dates: list[str] = []
+
+    @field_validator("dates")
+    @classmethod
+    def _iso_dates(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not re.match(r"^\d{4}-\d{2}-\d{2}$", str(item)):
+                raise ValueError(f"holiday date {item!r} must be written YYYY-MM-DD")
+        return [str(item) for item in value]
+
+
+class Calendar(TextModel):
+    """Weekly hours (several intervals per day allowed) and holidays; `always: true` is 24/7."""
+
+    label: Text | None = None
+    always: bool = False
+    timezone: str | None = None  # defaults to org.timezone
+    weekly: dict[Weekday, list[tuple[str, str]]] = {}
+    holidays: Holidays = Holidays()
+
+    @field_validator("weekly")
+    @classmethod
+    def _hours(cls, value: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
+        for day, intervals in value.items():
+            for start, end in intervals:
+                for moment in (start, end):
+                    if not _HHMM.match(moment):
+                        raise ValueError(f"{day}: {moment!r} is not a time of day written HH:MM")
+        return value
+
+
+# --------------------------------------------------------------------------- SLAs
+
+
+class Warning_(Model):
+    """Warn before a deadline: a fixed time before it, or once a share of the target is used."""
+
+    before: Duration | None = None
+    at_fraction: float | None = Field(None, gt=0, lt=1)
+
+
+class ClockSla(Model):
+    target: Duration
+    max: Duration | None = None  # maximum acceptable (許容最大値)
+    calendar: str = "business"
+    warn: Warning_ | None = None
+
+    @model_validator(mode="after")
+    def _max_not_below_target(self) -> ClockSla:
+        if self.max is not None and self.max.sort_key() < self.target.sort_key():
+            raise ValueError(f"max ({self.max}) is shorter than target ({self.target})")
+        return self
+
+
+class CadenceStep(Model):
+    """One touch of a cadence: `after` the previous touch, or on business `day` N (1 = first day)."""
+
+    after: Duration | None = None
+    day: int | None = Field(None, ge=1)
+    channels: list[Channel] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_offset(self) -> CadenceStep:
+        if self.after is not None and self.day is not None:
+            raise ValueError("give either 'after' or 'day' for a cadence step, not both")
+        return self
+
+
+class CadenceSla(Model):
+    min_attempts: int = Field(ge=1)
+    window: Duration
+    calendar: str = "business"
+    steps: list[CadenceStep] = []
+    on_exhausted: Literal["nurture", "recycle", "manager"] = "nurture"
+
+
+class FollowUpRule(Model):
+    every: Duration  # expected rhythm (the shorter end of "every 24-48 h")
+    every_max: Duration | None = None  # the longer end
+    max_idle: Duration | None = None  # never idle longer than this
+    calendar: str = "business"
+    until: Text | None = None  # e.g. "until a meeting is booked"
+
+
+NotMeasured = Literal["none"]
+
+
+class StageSlas(TextModel):
+    """The SLA of each stage; absent stages are not measured for this source or tier."""
+
+    # "none" says the stage is deliberately not measured here (the seed's "N/A"), so neither the
+    # tier nor the defaults fill it in.
+    assignment: ClockSla | NotMeasured | None = None
+    first_contact: ClockSla | NotMeasured | None = None
+    cadence: CadenceSla | NotMeasured | None = None
+    qualification: ClockSla | NotMeasured | None = None
+    handoff: ClockSla | NotMeasured | None = None  # qualified (SQL) -> handed to the AE
+    acceptance: ClockSla | NotMeasured | None = None  # handed off -> AE accepts / first AE contact
+    follow_up: dict[Literal["qualified", "in_progress", "nurture"], FollowUpRule] | None = None
+    note: Text | None = None
+
+
+class Tier(TextModel):
+    """A priority tier (hot / warm / cold): how it is recognised and how fast it is served."""
+
+    label: Text
+    score: str | None = None  # ">80", "50-80", "<50"
+    signals: list[str] = []  # high-intent actions that put a lead in this tier whatever its score
+    pool: Text | None = None  # who may take it (routing pools arrive with routing)
+    sla: StageSlas = StageSlas()
+
+    @field_validator("score")
+    @classmethod
+    def _score_range(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(
+            r"^\s*(?:(?:>=|<=|>|<)\s*-?\d+(?:\.\d+)?|-?\d+(?:\.\d+)?\s*-\s*-?\d+(?:\.\d+)?)\s*$", value
+        ):
+            raise ValueError(f"score range {value!r} must look like '>80', '50-80' or '<50'")
+        return value
+
+
+class Source(TextModel):
+    label: Text
+    priority: str  # a tier name
+    handling: Text | None = None  # e.g. "manual, high touch" for referrals
+    sla: StageSlas = StageSlas()
+
+
+# --------------------------------------------------------------------------- handoff, escalation
+
+
+class Handoff(TextModel):
+    required_fields: list[str] = ["budget", "authority", "need", "timeline", "next_step"]
+    rejection_reasons: list[str] = ["missing_info", "wrong_icp", "no_interest"]
+
+
+class Role(TextModel):
+    label: Text
+
+
+TriggerKind = Literal[
+    "breach",  # a clock passed its target (or its max with on: max)
+    "not_contacted",  # no first contact within `after` of assignment
+    "cadence_exhausted",  # all attempts made, nobody reached
+    "idle",  # qualified lead without activity for `after`
+    "not_handed_off",  # qualified lead not handed off within `after`
+    "unassigned",  # lead without owner for `after`
+    "compliance_below",  # a rep's compliance under `threshold` over `period`
+    "reassign_requested",  # the rep asked for the lead to go elsewhere
+    "not_accepted",  # handed off but the AE has not accepted within `after`
+    "handoff_requested",  # a handoff happened (e.g. alert the AE at once)
+    "manual",  # a person escalates (high value, strategic account, customer request)
+]
+
+
+class Trigger(Model):
+    kind: TriggerKind
+    clock: Stage | None = None
+    on: Literal["target", "max"] = "target"
+    after: Duration | None = None
+    tiers: list[str] = []
+    sources: list[str] = []
+    threshold: float | None = Field(None, gt=0, le=100)  # percent
+    period: Duration | None = None
+    value_above: float | None = None  # deal size, for manual escalations
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")  # of value_above; org currency if absent
+    accounts: Text | None = None
+    arrived_after_hours: bool = False  # only leads that arrived outside business hours
+
+    @field_validator("accounts", mode="before")
+    @classmethod
+    def _accounts_text(cls, value: object) -> object:
+        return _to_text(value)
+
+
+class EscalationStep(Model):
+    after: Duration = Duration("immediate")  # delay after the trigger fires
+    notify: list[str] = []  # role names
+    action: Literal["notify", "reassign", "manager_queue"] = "notify"
+    channels: list[str] = []  # notification channel names; empty = the recipients' defaults
+
+
+class EscalationRule(TextModel):
+    label: Text
+    trigger: Trigger
+    steps: list[EscalationStep] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- measurement
+
+
+class Compliance(Model):
+    """Targets in percent."""
+
+    team: float = Field(90, gt=0, le=100)
+    individual: float = Field(85, gt=0, le=100)
+    sources: dict[str, float] = {}
+    default_source: float | None = Field(None, gt=0, le=100)
+    rep_alert_below: float = Field(80, gt=0, le=100)
+    team_alert_below: float = Field(90, gt=0, le=100)
+
+    @field_validator("sources")
+    @classmethod
+    def _percentages(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, percent in value.items():
+            if not 0 < percent <= 100:
+                raise ValueError(f"{name}: {percent} is not a percentage in (0, 100]")
+        return value
+
+
+class Report(TextModel):
+    label: Text | None = None
+    kind: Literal[
+        "end_of_day_digest", "manager_daily_digest", "weekly_summary", "weekly_scorecard",
+        "exception_alerts", "monthly_review", "quarterly_review", "dashboard", "one_on_one",
+    ]
+    at: str | None = None  # HH:MM local
+    day: Weekday | None = None
+    to: list[str] = []  # role names
+    enabled: bool = True
+
+    @field_validator("at")
+    @classmethod
+    def _time(cls, value: str | None) -> str | None:
+        if value is not None and not _HHMM.match(value):
+            raise ValueError(f"{value!r} is not a time of day written HH:MM")
+        return value
+
+
+class NotificationChannel(Model):
+    type: Literal["slack", "email", "webhook", "inapp"]
+    settings: dict[str, str] = {}
+
+
+class Scope(Model):
+    """Limit enforcement to some teams or sources for a pilot; empty means everything."""
+
+    teams: list[str] = []
+    sources: list[str] = []
+
+
+class Consequences(Model):
+    """F19: weeks under the threshold give a stage; compensation hooks."""
+
+    below_percent: float = Field(80, gt=0, le=100)
+    stages: dict[Literal["first", "pattern", "continuing", "persistent"], int] = {
+        "first": 1, "pattern": 2, "continuing": 4, "persistent": 8,
+    }
+    gate_percent: float | None = Field(85, gt=0, le=100)
+    multiplier: dict[str, float] = {"at_least_90": 1.10, "below_80": 0.90}
+    team_bonus_percent: float | None = Field(95, gt=0, le=100)
+
+
+# --------------------------------------------------------------------------- scoring & agreement
+
+
+class IcpAttribute(TextModel):
+    label: Text | None = None
+    high: list[str] = []
+    mid: list[str] = []
+    low: list[str] = []
+
+
+class Scoring(TextModel):
+    icp_points: dict[Literal["high", "mid", "low"], int] = {"high": 50, "mid": 10, "low": 5}
+    negative: dict[str, int] = {}
+    behaviour: dict[str, int] = {}
+    decay_after: Duration | None = None
+    decay_points: int = 0
+    unsubscribe: int = 0
+    mql_threshold: int = 100
+    mql_triggers: list[str] = []
+
+
+class Definitions(TextModel):
+    lead: Text | None = None
+    mql: Text | None = None
+    sql: Text | None = None
+    unqualified: Text | None = None
+
+
+class Goals(TextModel):
+    company: list[Text] = []
+    marketing: list[Text] = []
+    sales: list[Text] = []
+
+
+class Agreement(TextModel):
+    """Narrative parts of the written SLA (003 template); every number comes from the policy."""
+
+    title: Text | None = None
+    period: str | None = None
+    updated: str | None = None
+    goals: Goals = Goals()
+    definitions: Definitions = Definitions()
+    handoff_notes: dict[Literal["marketing_to_is", "is_to_sales", "marketing_to_sales"], list[Text]] = {}
+    communication: Text | None = None
+    tools: list[Text] = []
+    kpis: list[Text] = []
+    review: Text | None = None
+
+    @field_validator("handoff_notes", mode="before")
+    @classmethod
+    def _notes(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: [_to_text(v) for v in (items or [])] for k, items in value.items()}
+        return value
+
+
+# --------------------------------------------------------------------------- the policy
+
+
+class Policy(TextModel):
+    name: str = "policy"
+    preset: str | None = None  # set when loaded from / extending a preset
+    org: Org = Org()
+    calendars: dict[str, Calendar] = {}
+    roles: dict[str, Role] = {}
+    tiers: dict[str, Tier] = {}
+    sources: dict[str, Source] = {}
+    defaults: StageSlas = StageSlas()
+    handoff: Handoff = Handoff()
+    escalations: dict[str, EscalationRule] = {}
+    compliance: Compliance = Compliance()
+    consequences: Consequences = Consequences()
+    reports: dict[str, Report] = {}
+    channels: dict[str, NotificationChannel] = {}
+    scope: Scope = Scope()
+    icp: dict[str, IcpAttribute] = {}
+    scoring: Scoring = Scoring()
+    agreement: Agreement = Agreement()
+    benchmark_segment: Literal["b2b_saas", "b2c_ec", "enterprise"] | None = None
+
+    @property
+    def version(self) -> str:
+        """Stable content hash: the same settings give the same version wherever they came from."""
+        canonical = json.dumps(
+            self.model_dump(mode="json", exclude={"name", "preset"}), sort_keys=True,
+            ensure_ascii=False, separators=(",", ":"),
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def tier_order(self) -> list[str]:
+        """Tier names from the most to the least urgent (the order they are written in)."""
+        return list(self.tiers)
+
+    def stage_sla(self, stage: str, source: str | None, tier: str | None) -> object | None:
+        """The SLA that governs `stage` for a lead, or None when the stage is not measured.
+
+        The most specific rule wins: the lead's source, then its tier, then `defaults`
+        (001 writes per-source tables and tier tables; a source's own number is the commitment).
+        """
+        layers = []
+        if source and source in self.sources:
+            layers.append(self.sources[source].sla)
+        if tier and tier in self.tiers:
+            layers.append(self.tiers[tier].sla)
+        layers.append(self.defaults)
+        for slas in layers:
+            value = getattr(slas, stage)
+            if value == "none":
+                return None
+            if value is not None:
+                return value
+        return None
+
+    def effective_tier(self, score_tier: str | None, source: str | None) -> str | None:
+        """F6: the stricter of the tier from the score and the source's priority."""
+        order = self.tier_order()
+        candidates = [t for t in (score_tier, self.sources[source].priority if source in self.sources else None) if t in order]
+        return min(candidates, key=order.index) if candidates else None

@@ -1,0 +1,1 @@
+"""Preset policies shipped as YAML (resources of this package)."""
