@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -55,26 +56,38 @@ def business_day_seconds(calendar: Calendar | None) -> float:
 def _check_calendar(name: str, calendar: Calendar) -> Iterator[tuple[Path, str]]:
     base: Path = ["calendars", name]
     if calendar.timezone is not None and not _timezone_ok(calendar.timezone):
-        yield [*base, "timezone"], f"unknown time zone {calendar.timezone!r} (use an IANA name such as Asia/Tokyo)"
+        yield (
+            [*base, "timezone"],
+            f"unknown time zone {calendar.timezone!r} (use an IANA name such as Asia/Tokyo)",
+        )
     for country in calendar.holidays.countries:
         if country not in _countries():
-            yield [*base, "holidays", "countries"], f"unknown holiday country {country!r} (use an ISO code such as JP, US, GB)"
+            yield (
+                [*base, "holidays", "countries"],
+                f"unknown holiday country {country!r} (use an ISO code such as JP, US, GB)",
+            )
     if calendar.always:
         if calendar.weekly:
             yield [*base, "weekly"], "a 24/7 calendar ('always: true') takes no weekly hours"
         return
     if not any(calendar.weekly.values()):
-        yield [*base, "weekly"], "no business hours on any day: clocks on this calendar could never run"
+        yield (
+            [*base, "weekly"],
+            "no business hours on any day: clocks on this calendar could never run",
+        )
     for day, intervals in calendar.weekly.items():
         spans = []
         for index, (start, end) in enumerate(intervals):
             lo, hi = _minutes(start), _minutes(end)
             if hi <= lo:
-                yield [*base, "weekly", day, index], f"{day}: interval {start}-{end} ends before it starts"
+                yield (
+                    [*base, "weekly", day, index],
+                    f"{day}: interval {start}-{end} ends before it starts",
+                )
             else:
                 spans.append((lo, hi, f"{start}-{end}", index))
         spans.sort()
-        for (_, hi, text, _), (lo2, _, text2, index2) in zip(spans, spans[1:], strict=False):
+        for (_, hi, text, _), (lo2, _, text2, index2) in itertools.pairwise(spans):
             if lo2 < hi:
                 yield [*base, "weekly", day, index2], f"{day}: intervals {text} and {text2} overlap"
 
@@ -101,29 +114,51 @@ def _cadence_span(cadence: CadenceSla, bd_seconds: float) -> float:
 def _check_slas(policy: Policy) -> Iterator[tuple[Path, str]]:
     known = set(policy.calendars) | BUILTIN_CALENDARS
     for base, slas in _slas(policy):
-        for stage in ("assignment", "first_contact", "qualification", "handoff", "acceptance", "cadence"):
+        for stage in (
+            "assignment",
+            "first_contact",
+            "qualification",
+            "handoff",
+            "acceptance",
+            "cadence",
+        ):
             sla = getattr(slas, stage)
             if sla is None or sla == "none":
                 continue
             if sla.calendar not in known:
-                yield [*base, stage, "calendar"], f"unknown calendar {sla.calendar!r}; defined: {', '.join(sorted(known))}"
-            if isinstance(sla, ClockSla) and sla.target.kind == "same_day" and sla.max is not None and sla.max.kind != "same_day":
+                yield (
+                    [*base, stage, "calendar"],
+                    f"unknown calendar {sla.calendar!r}; defined: {', '.join(sorted(known))}",
+                )
+            if (
+                isinstance(sla, ClockSla)
+                and sla.target.kind == "same_day"
+                and sla.max is not None
+                and sla.max.kind != "same_day"
+            ):
                 yield [*base, stage, "max"], "max is shorter than a same-day target"
             if isinstance(sla, CadenceSla):
                 bd = business_day_seconds(policy.calendars.get(sla.calendar))
                 window = sla.window.seconds(bd)
                 if window is not None and _cadence_span(sla, bd) > window:
-                    yield [*base, stage, "steps"], (
-                        f"the cadence's steps span longer than its window ({sla.window})"
+                    yield (
+                        [*base, stage, "steps"],
+                        (f"the cadence's steps span longer than its window ({sla.window})"),
                     )
                 if sla.steps and len(sla.steps) < sla.min_attempts:
-                    yield [*base, stage, "steps"], (
-                        f"{len(sla.steps)} steps cannot make the {sla.min_attempts} attempts required"
+                    yield (
+                        [*base, stage, "steps"],
+                        (
+                            f"{len(sla.steps)} steps cannot make the {sla.min_attempts} attempts required"
+                        ),
                     )
         for kind, rule in (slas.follow_up or {}).items():
             if isinstance(rule, FollowUpRule):
                 if rule.calendar not in known:
-                    yield [*base, "follow_up", kind, "calendar"], f"unknown calendar {rule.calendar!r}"
+                    yield (
+                        [*base, "follow_up", kind, "calendar"],
+                        f"unknown calendar {rule.calendar!r}",
+                    )
                 if rule.every_max is not None and rule.every_max.sort_key() < rule.every.sort_key():
                     yield [*base, "follow_up", kind, "every_max"], "every_max is shorter than every"
 
@@ -132,7 +167,10 @@ def _check_references(policy: Policy) -> Iterator[tuple[Path, str]]:
     tiers, sources, roles = set(policy.tiers), set(policy.sources), set(policy.roles)
     for name, source in policy.sources.items():
         if source.priority not in tiers:
-            yield ["sources", name, "priority"], f"unknown tier {source.priority!r}; defined: {', '.join(policy.tiers) or 'none'}"
+            yield (
+                ["sources", name, "priority"],
+                f"unknown tier {source.priority!r}; defined: {', '.join(policy.tiers) or 'none'}",
+            )
     for name, rule in policy.escalations.items():
         base: Path = ["escalations", name]
         for tier in rule.trigger.tiers:
@@ -141,7 +179,10 @@ def _check_references(policy: Policy) -> Iterator[tuple[Path, str]]:
         for source in rule.trigger.sources:
             if source not in sources:
                 yield [*base, "trigger", "sources"], f"unknown source {source!r}"
-        if rule.trigger.kind in ("not_contacted", "idle", "not_handed_off", "unassigned") and rule.trigger.after is None:
+        if (
+            rule.trigger.kind in ("not_contacted", "idle", "not_handed_off", "unassigned")
+            and rule.trigger.after is None
+        ):
             yield [*base, "trigger", "after"], f"a '{rule.trigger.kind}' trigger needs 'after'"
         if rule.trigger.kind == "compliance_below" and rule.trigger.threshold is None:
             yield [*base, "trigger", "threshold"], "a 'compliance_below' trigger needs 'threshold'"
@@ -150,12 +191,21 @@ def _check_references(policy: Policy) -> Iterator[tuple[Path, str]]:
         for index, step in enumerate(rule.steps):
             for role in step.notify:
                 if role not in roles:
-                    yield [*base, "steps", index, "notify"], f"unknown role {role!r}; defined: {', '.join(sorted(roles)) or 'none'}"
+                    yield (
+                        [*base, "steps", index, "notify"],
+                        f"unknown role {role!r}; defined: {', '.join(sorted(roles)) or 'none'}",
+                    )
             for channel in step.channels:
                 if channel not in policy.channels:
-                    yield [*base, "steps", index, "channels"], f"unknown notification channel {channel!r}"
+                    yield (
+                        [*base, "steps", index, "channels"],
+                        f"unknown notification channel {channel!r}",
+                    )
             if step.action != "notify" and not step.notify and step.action == "manager_queue":
-                yield [*base, "steps", index, "notify"], "a manager_queue step must name who receives the lead"
+                yield (
+                    [*base, "steps", index, "notify"],
+                    "a manager_queue step must name who receives the lead",
+                )
     for name, report in policy.reports.items():
         for role in report.to:
             if role not in roles:
@@ -173,9 +223,19 @@ def _check_references(policy: Policy) -> Iterator[tuple[Path, str]]:
 def check_policy(policy: Policy) -> list[tuple[Path, str]]:
     problems: list[tuple[Path, str]] = []
     if not _timezone_ok(policy.org.timezone):
-        problems.append((["org", "timezone"], f"unknown time zone {policy.org.timezone!r} (use an IANA name such as Asia/Tokyo)"))
+        problems.append(
+            (
+                ["org", "timezone"],
+                f"unknown time zone {policy.org.timezone!r} (use an IANA name such as Asia/Tokyo)",
+            )
+        )
     if "business" not in policy.calendars:
-        problems.append((["calendars"], "a calendar named 'business' is required (stage SLAs count in it by default)"))
+        problems.append(
+            (
+                ["calendars"],
+                "a calendar named 'business' is required (stage SLAs count in it by default)",
+            )
+        )
     for name, calendar in policy.calendars.items():
         problems.extend(_check_calendar(name, calendar))
     problems.extend(_check_slas(policy))

@@ -20,7 +20,12 @@ from pydantic_core import PydanticCustomError, core_schema
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w|bd)\s*$")
-_ALIASES = {"immediate": "immediate", "即時": "immediate", "same_day": "same_day", "同日": "same_day"}
+_ALIASES = {
+    "immediate": "immediate",
+    "即時": "immediate",
+    "same_day": "same_day",
+    "同日": "same_day",
+}
 
 DurationKind = Literal["seconds", "business_days", "immediate", "same_day"]
 

@@ -8,6 +8,7 @@ problem is reported, not only the first.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -58,7 +59,9 @@ def preset_names() -> list[str]:
 
 def preset_text(name: str) -> str:
     if name not in preset_names():
-        raise PolicyError([Problem("extends", f"unknown preset {name!r}; known: {', '.join(preset_names())}")])
+        raise PolicyError(
+            [Problem("extends", f"unknown preset {name!r}; known: {', '.join(preset_names())}")]
+        )
     return resources.files(PRESET_PACKAGE).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
 
 
@@ -84,13 +87,35 @@ def _chain(doc: _Document, seen: tuple[str, ...] = ()) -> list[_Document]:
     if parent is None:
         return [doc]
     if not isinstance(parent, str):
-        raise PolicyError([Problem("extends", "must be the name of a preset", doc.name, _line(doc.data, ["extends"]))])
+        raise PolicyError(
+            [
+                Problem(
+                    "extends",
+                    "must be the name of a preset",
+                    doc.name,
+                    _line(doc.data, ["extends"]),
+                )
+            ]
+        )
     if parent in seen:
-        raise PolicyError([Problem("extends", f"presets extend each other in a loop: {' -> '.join((*seen, parent))}", doc.name)])
+        raise PolicyError(
+            [
+                Problem(
+                    "extends",
+                    f"presets extend each other in a loop: {' -> '.join((*seen, parent))}",
+                    doc.name,
+                )
+            ]
+        )
     try:
         base = _parse(preset_text(parent), f"preset:{parent}")
     except PolicyError as exc:
-        raise PolicyError([Problem(p.path, p.reason, doc.name, _line(doc.data, ["extends"])) for p in exc.problems]) from None
+        raise PolicyError(
+            [
+                Problem(p.path, p.reason, doc.name, _line(doc.data, ["extends"]))
+                for p in exc.problems
+            ]
+        ) from None
     return [*_chain(base, (*seen, parent)), doc]
 
 
@@ -144,7 +169,13 @@ def _locate(chain: list[_Document], path: list[str | int]) -> tuple[str, int | N
     for doc in reversed(chain):
         depth, node = 0, doc.data
         for key in path:
-            if isinstance(node, dict) and key in node or isinstance(node, list) and isinstance(key, int) and key < len(node):
+            if (
+                (isinstance(node, dict)
+                and key in node)
+                or (isinstance(node, list)
+                and isinstance(key, int)
+                and key < len(node))
+            ):
                 node = node[key]
                 depth += 1
             else:
@@ -156,21 +187,102 @@ def _locate(chain: list[_Document], path: list[str | int]) -> tuple[str, int | N
     return best[0], best[1]
 
 
+# Members of `X | "none"` unions that pydantic names in error locations; not keys of the file.
+_UNION_TAGS = {"ClockSla", "CadenceSla", "function-plain[validate()]"}
+# Sections that are mappings of named entries: a bad entry is set aside on its own, so the
+# rest of the policy can still be checked and every problem reported in one run.
+_ENTRY_SECTIONS = {
+    "calendars",
+    "roles",
+    "tiers",
+    "sources",
+    "escalations",
+    "reports",
+    "channels",
+    "icp",
+}
+_REFERENCE = re.compile(r"unknown (tier|role|calendar|source|notification channel) '([^']*)'")
+_REFERENCE_SECTION = {
+    "tier": "tiers",
+    "role": "roles",
+    "calendar": "calendars",
+    "source": "sources",
+    "notification channel": "channels",
+}
+
+
+def _clean_loc(loc: tuple[str | int, ...]) -> list[str | int] | None:
+    """Error location without union-member tags; None for the `'none'` branch of a union."""
+    parts: list[str | int] = []
+    for part in loc:
+        if isinstance(part, str) and part.startswith("literal["):
+            return None
+        if isinstance(part, str) and (part in _UNION_TAGS or part.startswith("function-")):
+            continue
+        parts.append(part)
+    return parts
+
+
 def _pydantic_problems(exc: ValidationError, chain: list[_Document]) -> list[Problem]:
     problems = []
     for error in exc.errors():
-        # Pydantic adds the name of a union / tagged member to loc; keep only real keys.
-        loc = [part for part in error["loc"] if isinstance(part, int) or not str(part).startswith("function-")]
-        path = ".".join(str(p) for p in loc)
+        loc = _clean_loc(error["loc"])
+        if loc is None:  # the "none" alternative failing is implied by the real one failing
+            continue
         reason = error["msg"]
         if error["type"] == "extra_forbidden":
             reason = "unknown key (check the spelling; unknown keys are not ignored)"
         elif error["type"] == "missing":
             reason = "required key is missing"
+        elif error["type"] in ("dict_type", "model_type"):
+            reason = "expected a mapping of keys to values here" + (
+                " (or 'none' for a stage that is not measured)" if "sla" in loc else ""
+            )
         reason = reason.removeprefix("Value error, ")
         file, line = _locate(chain, loc)
-        problems.append(Problem(path, reason, file, line))
+        problems.append(Problem(".".join(str(p) for p in loc), reason, file, line))
     return problems
+
+
+def _prune(merged: dict[str, Any], exc: ValidationError, depth: int) -> set[tuple[str, str]]:
+    """Remove what failed validation from `merged` (in place); return the entries removed.
+
+    Removal starts deep (a single stage of one source) and climbs a level on each later pass, so
+    the smallest part that fails is set aside and everything else is still checked.
+    """
+    removed: set[tuple[str, str]] = set()
+    for error in exc.errors():
+        loc = [
+            p
+            for p in error["loc"]
+            if not (
+                isinstance(p, str) and (p in _UNION_TAGS or p.startswith(("function-", "literal[")))
+            )
+        ]
+        if not loc:
+            continue
+        prefix = loc[: max(1, min(len(loc), depth))]
+        node: Any = merged
+        for key in prefix[:-1]:
+            node = node.get(str(key)) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(str(prefix[-1]), None)
+        elif isinstance(node, list) and isinstance(prefix[-1], int) and prefix[-1] < len(node):
+            node.pop(prefix[-1])
+        section = str(loc[0])
+        if len(prefix) == 1:
+            removed.add((section, "*"))
+        elif len(prefix) == 2 and section in _ENTRY_SECTIONS:
+            removed.add((section, str(prefix[1])))
+    return removed
+
+
+def _depends_on_removed(reason: str, removed: set[tuple[str, str]]) -> bool:
+    match = _REFERENCE.search(reason)
+    if not match:
+        return False
+    section = _REFERENCE_SECTION[match.group(1)]
+    return (section, match.group(2)) in removed or (section, "*") in removed
 
 
 def load_policy_text(text: str, name: str = "<policy>") -> Policy:
@@ -183,16 +295,30 @@ def load_policy_text(text: str, name: str = "<policy>") -> Policy:
         merged = _merge(merged, doc.data)
     extends = merged.pop("extends", None)
     merged.setdefault("preset", extends or merged.get("preset"))
-    try:
-        policy = Policy.model_validate(merged)
-    except ValidationError as exc:
-        raise PolicyError(_pydantic_problems(exc, chain)) from None
-    problems = []
-    for path, reason in check_policy(policy):
-        file, line = _locate(chain, path)
-        problems.append(Problem(".".join(str(p) for p in path), reason, file, line))
+    problems: list[Problem] = []
+    removed: set[tuple[str, str]] = set()
+    policy = None
+    for depth in (4, 3, 2, 1, 0):  # each pass sets aside what failed; the rest is still checked
+        try:
+            policy = Policy.model_validate(merged)
+            break
+        except ValidationError as exc:
+            if not problems:
+                problems.extend(_pydantic_problems(exc, chain))
+            if depth == 0:
+                break
+            removed |= _prune(merged, exc, depth)
+    if policy is not None:
+        for path, reason in check_policy(policy):
+            if _depends_on_removed(reason, removed):
+                continue
+            file, line = _locate(chain, path)
+            problems.append(Problem(".".join(str(p) for p in path), reason, file, line))
     if problems:
-        raise PolicyError(problems)
+        unique = list(dict.fromkeys(problems))
+        unique.sort(key=lambda p: (p.file != chain[-1].name, p.line or 0))
+        raise PolicyError(unique)
+    assert policy is not None
     return policy
 
 
@@ -201,7 +327,9 @@ def load_policy(path: str | Path) -> Policy:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise PolicyError([Problem("", f"cannot read the file: {exc.strerror}", str(path))]) from None
+        raise PolicyError(
+            [Problem("", f"cannot read the file: {exc.strerror}", str(path))]
+        ) from None
     except UnicodeDecodeError:
         raise PolicyError([Problem("", "the file is not UTF-8 text", str(path))]) from None
     return load_policy_text(text, str(path))

@@ -13,7 +13,7 @@ import json
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from leadclock.policy.durations import Duration
 
@@ -24,7 +24,11 @@ Stage = Literal[
     "assignment", "first_contact", "cadence", "qualification", "handoff", "acceptance", "follow_up"
 ]
 TIMED_STAGES: tuple[str, ...] = (
-    "assignment", "first_contact", "qualification", "handoff", "acceptance"
+    "assignment",
+    "first_contact",
+    "qualification",
+    "handoff",
+    "acceptance",
 )
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
@@ -88,24 +92,23 @@ class Holidays(Model):
         return [str(item) for item in value]
 
 
+def _time_of_day(value: str) -> str:
+    if not _HHMM.match(value):
+        raise ValueError(f"{value!r} is not a time of day written HH:MM (24:00 allowed as an end)")
+    return value
+
+
+TimeOfDay = Annotated[str, AfterValidator(_time_of_day)]
+
+
 class Calendar(TextModel):
     """Weekly hours (several intervals per day allowed) and holidays; `always: true` is 24/7."""
 
     label: Text | None = None
     always: bool = False
     timezone: str | None = None  # defaults to org.timezone
-    weekly: dict[Weekday, list[tuple[str, str]]] = {}
+    weekly: dict[Weekday, list[tuple[TimeOfDay, TimeOfDay]]] = {}
     holidays: Holidays = Holidays()
-
-    @field_validator("weekly")
-    @classmethod
-    def _hours(cls, value: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
-        for day, intervals in value.items():
-            for start, end in intervals:
-                for moment in (start, end):
-                    if not _HHMM.match(moment):
-                        raise ValueError(f"{day}: {moment!r} is not a time of day written HH:MM")
-        return value
 
 
 # --------------------------------------------------------------------------- SLAs
@@ -192,7 +195,8 @@ class Tier(TextModel):
     @classmethod
     def _score_range(cls, value: str | None) -> str | None:
         if value is not None and not re.match(
-            r"^\s*(?:(?:>=|<=|>|<)\s*-?\d+(?:\.\d+)?|-?\d+(?:\.\d+)?\s*-\s*-?\d+(?:\.\d+)?)\s*$", value
+            r"^\s*(?:(?:>=|<=|>|<)\s*-?\d+(?:\.\d+)?|-?\d+(?:\.\d+)?\s*-\s*-?\d+(?:\.\d+)?)\s*$",
+            value,
         ):
             raise ValueError(f"score range {value!r} must look like '>80', '50-80' or '<50'")
         return value
@@ -242,7 +246,9 @@ class Trigger(Model):
     threshold: float | None = Field(None, gt=0, le=100)  # percent
     period: Duration | None = None
     value_above: float | None = None  # deal size, for manual escalations
-    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")  # of value_above; org currency if absent
+    currency: str | None = Field(
+        None, pattern=r"^[A-Z]{3}$"
+    )  # of value_above; org currency if absent
     accounts: Text | None = None
     arrived_after_hours: bool = False  # only leads that arrived outside business hours
 
@@ -290,8 +296,15 @@ class Compliance(Model):
 class Report(TextModel):
     label: Text | None = None
     kind: Literal[
-        "end_of_day_digest", "manager_daily_digest", "weekly_summary", "weekly_scorecard",
-        "exception_alerts", "monthly_review", "quarterly_review", "dashboard", "one_on_one",
+        "end_of_day_digest",
+        "manager_daily_digest",
+        "weekly_summary",
+        "weekly_scorecard",
+        "exception_alerts",
+        "monthly_review",
+        "quarterly_review",
+        "dashboard",
+        "one_on_one",
     ]
     at: str | None = None  # HH:MM local
     day: Weekday | None = None
@@ -323,7 +336,10 @@ class Consequences(Model):
 
     below_percent: float = Field(80, gt=0, le=100)
     stages: dict[Literal["first", "pattern", "continuing", "persistent"], int] = {
-        "first": 1, "pattern": 2, "continuing": 4, "persistent": 8,
+        "first": 1,
+        "pattern": 2,
+        "continuing": 4,
+        "persistent": 8,
     }
     gate_percent: float | None = Field(85, gt=0, le=100)
     multiplier: dict[str, float] = {"at_least_90": 1.10, "below_80": 0.90}
@@ -372,7 +388,9 @@ class Agreement(TextModel):
     updated: str | None = None
     goals: Goals = Goals()
     definitions: Definitions = Definitions()
-    handoff_notes: dict[Literal["marketing_to_is", "is_to_sales", "marketing_to_sales"], list[Text]] = {}
+    handoff_notes: dict[
+        Literal["marketing_to_is", "is_to_sales", "marketing_to_sales"], list[Text]
+    ] = {}
     communication: Text | None = None
     tools: list[Text] = []
     kpis: list[Text] = []
@@ -414,8 +432,10 @@ class Policy(TextModel):
     def version(self) -> str:
         """Stable content hash: the same settings give the same version wherever they came from."""
         canonical = json.dumps(
-            self.model_dump(mode="json", exclude={"name", "preset"}), sort_keys=True,
-            ensure_ascii=False, separators=(",", ":"),
+            self.model_dump(mode="json", exclude={"name", "preset"}),
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
         )
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -446,5 +466,9 @@ class Policy(TextModel):
     def effective_tier(self, score_tier: str | None, source: str | None) -> str | None:
         """F6: the stricter of the tier from the score and the source's priority."""
         order = self.tier_order()
-        candidates = [t for t in (score_tier, self.sources[source].priority if source in self.sources else None) if t in order]
+        candidates = [
+            t
+            for t in (score_tier, self.sources[source].priority if source in self.sources else None)
+            if t in order
+        ]
         return min(candidates, key=order.index) if candidates else None

@@ -1,0 +1,15 @@
+"""Entry point: `leadclock <command>`."""
+
+from __future__ import annotations
+
+import typer
+
+from leadclock.cli import policy_cmd
+
+app = typer.Typer(
+    help="leadclock: lead-handling SLAs between marketing, SDRs and AEs, in business time.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(policy_cmd.app, name="policy")
+app.command("doc")(policy_cmd.doc)
