@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from leadclock.cli import policy_cmd
+from leadclock.cli import engine_cmd, policy_cmd
 
 app = typer.Typer(
     help="leadclock: lead-handling SLAs between marketing, SDRs and AEs, in business time.",
@@ -13,3 +13,4 @@ app = typer.Typer(
 )
 app.add_typer(policy_cmd.app, name="policy")
 app.command("doc")(policy_cmd.doc)
+engine_cmd.register(app)

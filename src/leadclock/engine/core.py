@@ -221,6 +221,9 @@ def apply(state: LeadState | None, event: Event, rules: Rules) -> tuple[LeadStat
     handler = _HANDLERS.get(event.type)
     if handler is not None:
         handler(state, event, rules, effects)
+    for timer in state.timers:  # steps with no delay fire with the event that armed them
+        if not timer.fired and not timer.cancelled and timer.due_at <= event.at:
+            _fire(state, timer, effects)
     state.last_event_at = event.at
     state.event_ids.append(event.id)
     return state, effects

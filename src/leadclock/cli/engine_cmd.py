@@ -1,0 +1,226 @@
+"""`leadclock replay | backtest | ingest | demo | explain`: the engine over histories and stores."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from leadclock.cli.common import EXIT_BAD_INPUT, console, err_console, fail, resolve_policy
+from leadclock.engine.events import EventError, parse_time
+from leadclock.engine.replay import LineError, ReplayResult, load_event_file, run
+from leadclock.engine.rules import compile_rules
+from leadclock.policy import Policy
+from leadclock.reports.compliance import summarize, write_outputs
+
+PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="Policy YAML file.")]
+PresetOpt = Annotated[str | None, typer.Option("--preset", help="A preset name instead of a file.")]
+EventsOpt = Annotated[Path, typer.Option("--events", help="JSON Lines event history.")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Evaluate clocks at this ISO 8601 instant (default: the last event).")]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Stop at the first bad line and write nothing.")]
+DbOpt = Annotated[str | None, typer.Option("--db", help="SQLite file or database URL (default: $LEADCLOCK_DATABASE_URL or leadclock.db).")]
+
+
+def _as_of(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return parse_time(text, "--as-of")
+    except EventError as exc:
+        raise fail(f"{exc.field}: {exc.reason}") from None
+
+
+def _report_errors(errors: list[LineError], strict: bool) -> None:
+    for error in errors[:50]:
+        err_console.print(str(error), highlight=False, markup=False, soft_wrap=True)
+    if len(errors) > 50:
+        err_console.print(f"... and {len(errors) - 50} more", highlight=False)
+    if errors and strict:
+        err_console.print("--strict: stopped at the first bad line; nothing written", style="red")
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _replay(events_path: Path, policy: Policy, as_of: datetime | None, strict: bool) -> ReplayResult:
+    if not events_path.exists():
+        raise fail(f"--events: no such file {events_path}")
+    numbered, errors = load_event_file(events_path)
+    if strict and errors:
+        _report_errors(errors[:1], strict=True)
+    with Progress(TextColumn("replaying"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} events"),
+                  TimeElapsedColumn(), console=err_console, transient=True,
+                  disable=len(numbered) < 50_000) as bar:
+        task = bar.add_task("replay", total=len(numbered))
+        result = run(numbered, compile_rules(policy), as_of, progress=lambda n: bar.update(task, completed=n))
+    result.errors = sorted(errors + result.errors, key=lambda e: e.line)
+    if strict and result.errors:
+        _report_errors(result.errors[:1], strict=True)
+    return result
+
+
+def _print_summary(summary: dict, title: str) -> None:
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{value:.1f}%"
+
+    first = summary["first_contact_business_seconds"]
+    console.print(
+        f"[bold]{title}[/bold]: {summary['within_sla']:,} of {summary['leads']:,} leads within SLA "
+        f"({pct(summary['compliance'])}); first contact avg {_minutes(first['average'])}, "
+        f"median {_minutes(first['median'])} (business time)"
+    )
+    stages = Table(title="Compliance by stage")
+    for column in ("stage", "met", "breached", "open", "cancelled", "compliance"):
+        stages.add_column(column, justify="right" if column != "stage" else "left")
+    for stage, row in summary["by_stage"].items():
+        stages.add_row(stage, f"{row['met']:,}", f"{row['breached']:,}", f"{row['open']:,}", f"{row['cancelled']:,}", pct(row["compliance"]))
+    console.print(stages)
+    reps = Table(title="By rep")
+    for column in ("rep", "leads", "within SLA", "compliance", "avg first contact"):
+        reps.add_column(column, justify="right" if column != "rep" else "left")
+    for rep, row in summary["by_rep"].items():
+        reps.add_row(rep, f"{row['leads']:,}", f"{row['within_sla']:,}", pct(row["compliance"]), _minutes(row["average_first_contact_seconds"]))
+    console.print(reps)
+    sources = Table(title="By source")
+    for column in ("source", "leads", "within SLA", "compliance"):
+        sources.add_column(column, justify="right" if column != "source" else "left")
+    for source, row in summary["by_source"].items():
+        sources.add_row(source, f"{row['leads']:,}", f"{row['within_sla']:,}", pct(row["compliance"]))
+    console.print(sources)
+
+
+def _minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+def replay(
+    events: EventsOpt,
+    out: Annotated[Path, typer.Option("--out", help="Directory for clocks.csv, leads.csv, summary.json.")] = Path("results"),
+    policy: PolicyOpt = None,
+    preset: PresetOpt = None,
+    as_of: AsOfOpt = None,
+    strict: StrictOpt = False,
+) -> None:
+    """Replay a history under a policy: every clock, met or breached, and the compliance summary."""
+    chosen = resolve_policy(policy, preset)
+    result = _replay(events, chosen, _as_of(as_of), strict)
+    summary = summarize(result.leads.values())
+    summary["policy_version"] = result.policy_version
+    summary["as_of"] = result.as_of.isoformat() if result.as_of else None
+    summary["events"] = {"duplicates": result.duplicates, "rejected": len(result.errors)}
+    write_outputs(out, result.leads, summary)
+    _print_summary(summary, f"{chosen.name} ({chosen.version})")
+    _report_errors(result.errors, strict=False)
+    console.print(f"wrote {out}/clocks.csv, leads.csv, summary.json", highlight=False)
+    if result.errors:
+        err_console.print(f"{len(result.errors)} line(s) skipped", style="yellow")
+        raise typer.Exit(1)
+
+
+def backtest(
+    events: EventsOpt,
+    policies: Annotated[list[str], typer.Option("--policy", help="Policy file or preset:NAME; give two or more.")],
+    as_of: AsOfOpt = None,
+) -> None:
+    """Run two or more policies over the same history; compliance side by side per stage, rep and source."""
+    from leadclock.policy import PolicyError, load_policy, load_preset
+
+    if len(policies) < 2:
+        raise fail("give at least two --policy options to compare")
+    loaded = []
+    for spec in policies:
+        try:
+            loaded.append(load_preset(spec[7:]) if spec.startswith("preset:") else load_policy(spec))
+        except PolicyError as error:
+            for problem in error.problems:
+                err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+    when = _as_of(as_of)
+    summaries = []
+    for chosen in loaded:
+        result = _replay(events, chosen, when, strict=False)
+        summaries.append(summarize(result.leads.values()))
+    names = [f"{p.name} ({p.version[:8]})" for p in loaded]
+
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{value:.1f}%"
+
+    for title, key in (("Overall", None), ("By stage", "by_stage"), ("By rep", "by_rep"), ("By source", "by_source")):
+        table = Table(title=title)
+        table.add_column("")
+        for name in names:
+            table.add_column(name, justify="right")
+        if key is None:
+            table.add_row("within SLA", *[pct(s["compliance"]) for s in summaries])
+        else:
+            rows = sorted({row for s in summaries for row in s[key]})
+            for row in rows:
+                table.add_row(row, *[pct(s[key].get(row, {}).get("compliance")) for s in summaries])
+        console.print(table)
+
+
+def ingest(
+    file: Annotated[Path, typer.Argument(help="JSON Lines events to append.")],
+    db: DbOpt = None,
+    policy: PolicyOpt = None,
+    preset: PresetOpt = None,
+) -> None:
+    """Append events to the store (idempotent by id), run the engine, report accepted/duplicate/rejected."""
+    from leadclock.service.ingest import ingest_file
+
+    chosen = resolve_policy(policy, preset) if (policy or preset) else None
+    if not file.exists():
+        raise fail(f"no such file {file}")
+    report = ingest_file(file, db, chosen)
+    console.print(f"accepted {report.accepted:,}  duplicate {report.duplicates:,}  rejected {len(report.errors):,}")
+    _report_errors(report.errors, strict=False)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def demo(
+    db: Annotated[str, typer.Option("--db", help="SQLite file to create.")] = "leadclock-demo.db",
+    days: Annotated[int, typer.Option(help="Days of history.")] = 30,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same history).")] = 7,
+    preset: Annotated[str, typer.Option("--preset", help="Policy preset.")] = "b2b-saas",
+) -> None:
+    """Generate a month of realistic history for a 4-SDR / 6-AE team, store it in SQLite, print the summary."""
+    from leadclock.service.ingest import ingest_events
+    from leadclock.sim.demo import demo_roster, generate
+
+    chosen = resolve_policy(None, preset)
+    path = Path(db)
+    if path.exists():
+        path.unlink()  # a demo starts from nothing, so the figures are reproducible
+    events = list(generate(seed=seed, days=days, policy_name=preset))
+    report = ingest_events(events, str(path), chosen, roster=demo_roster())
+    console.print(f"generated {len(events):,} events for {report.leads:,} leads into {path}")
+    _print_summary(report.summary, f"{chosen.name} demo, {days} days")
+    console.print(f"try: leadclock explain {report.example_lead} --db {path}", highlight=False)
+
+
+def explain(
+    lead: Annotated[str, typer.Argument(help="Lead id.")],
+    db: DbOpt = None,
+    lang: Annotated[str, typer.Option("--lang", help="ja or en.")] = "en",
+) -> None:
+    """Every event and clock of a lead, each deadline in local business time, and why it ended as it did."""
+    from leadclock.service.explain import explain_lead
+
+    text = explain_lead(lead, db, lang)
+    if text is None:
+        raise fail(f"no lead {lead!r} in the store", code=1)
+    console.print(text, highlight=False, markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    for command in (replay, backtest, ingest, demo, explain):
+        app.command(command.__name__)(command)
+
+
+__all__ = ["json", "register"]

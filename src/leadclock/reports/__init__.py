@@ -1,0 +1,1 @@
+"""Measurement: compliance and the files replay writes."""
