@@ -1,0 +1,1 @@
+"""The edges around the pure engine: ingest into the store, explanations from it."""
