@@ -9,25 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from leadclock.calendar import BusinessCalendar
+from leadclock.calendar import BusinessCalendar, from_policy
 from leadclock.policy import Duration, Policy
-from leadclock.policy.models import CadenceSla, Calendar, ClockSla, EscalationRule, FollowUpRule
-
-
-def build_calendar(policy: Policy, name: str) -> BusinessCalendar:
-    """The named calendar of a policy (`always` is 24/7 even when the policy does not define it)."""
-    definition: Calendar | None = policy.calendars.get(name)
-    if definition is None or definition.always:
-        if name == "always" or (definition is not None and definition.always):
-            return BusinessCalendar.always()
-        raise KeyError(f"policy has no calendar named {name!r}")
-    holidays: list[str] = [*definition.holidays.countries, *definition.holidays.dates]
-    return BusinessCalendar(
-        definition.timezone or policy.org.timezone,
-        {day: list(intervals) for day, intervals in definition.weekly.items()},
-        holidays,
-        subdivision=definition.holidays.subdivision,
-    )
+from leadclock.policy.models import CadenceSla, ClockSla, EscalationRule, FollowUpRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +39,7 @@ class Rules:
         self.policy = policy
         self.version = policy.version
         names = set(policy.calendars) | {"always"}
-        self.calendars: dict[str, BusinessCalendar] = {n: build_calendar(policy, n) for n in names}
+        self.calendars: dict[str, BusinessCalendar] = {n: from_policy(policy, n) for n in names}
         self.business = self.calendars["business"]
         self._stage_cache: dict[tuple[str, str | None, str | None], object] = {}
         self.escalations: dict[str, list[tuple[str, EscalationRule]]] = {}
