@@ -217,3 +217,40 @@ def test_cli_init_unknown_preset():
     result = runner.invoke(app, ["policy", "init", "--preset", "nope"])
     assert result.exit_code == 2
     assert "unknown preset" in result.stderr
+
+
+def test_cli_show_prints_the_seed_tables():
+    result = runner.invoke(app, ["policy", "show", "--preset", "enterprise"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "指名アカウントインバウンド" in out and "即時" in out and "10分" in out
+    assert "8 / 5営業日" in out
+    assert "指名アカウントリードに30分以内にコンタクトされない場合、VP Salesにアラート" in out
+    assert "指名アカウントインバウンド 95%" in out and "その他のソース 85%" in out
+    english = runner.invoke(app, ["policy", "show", "--preset", "b2b-saas", "--lang", "en"])
+    assert "Demo request" in english.stdout and "30 s" in english.stdout
+    assert "team average 90%, individual minimum 85%" in english.stdout
+
+
+def test_cli_show_needs_exactly_one_policy(tmp_path):
+    result = runner.invoke(app, ["policy", "show"])
+    assert result.exit_code == 2 and "give a policy file or --preset" in result.stderr
+
+
+def test_cli_doc_writes_every_format(tmp_path):
+    pdf = tmp_path / "agreement.pdf"
+    result = runner.invoke(app, ["doc", "--preset", "smb", "--lang", "ja", "--format", "pdf", "-o", str(pdf)])
+    assert result.exit_code == 0, result.output
+    assert pdf.read_bytes().startswith(b"%PDF")
+    md = runner.invoke(app, ["doc", "--preset", "smb", "--lang", "en", "--format", "md"])
+    assert md.exit_code == 0 and "Inbound demo request" in md.stdout
+    bad = runner.invoke(app, ["doc", "--preset", "smb", "--format", "docx"])
+    assert bad.exit_code == 2 and "--format" in bad.stderr
+
+
+def test_cli_advise():
+    result = runner.invoke(app, ["policy", "advise", "--baseline-minutes", "120", "--lang", "en"])
+    assert result.exit_code == 0
+    assert "30 min" in result.stdout and "15 min → 5 min" in result.stdout
+    bad = runner.invoke(app, ["policy", "advise", "--baseline-minutes", "0"])
+    assert bad.exit_code == 2 and "baseline_minutes" in bad.stderr

@@ -30,6 +30,7 @@ Nothing here reads the clock: every instant is an argument.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import re
@@ -392,7 +393,7 @@ class BusinessCalendar:
         """The IANA zone whose wall clock defines business hours."""
         return self._tz_name
 
-    @property
+    @functools.cached_property
     def business_day_seconds(self) -> float:
         """Mean nominal open seconds over the weekdays that have hours (for "business days")."""
         days = [sum(e - s for s, e in day) * 60 for day in self._weekly if day]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -9,8 +10,9 @@ from rich.console import Console
 
 from leadclock.policy import Policy, PolicyError, load_policy, load_preset
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped or captured output gets a wide fixed width so tables are not cut to 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 EXIT_BAD_INPUT = 2  # a policy, event file or argument that cannot be used
 

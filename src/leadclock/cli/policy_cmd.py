@@ -193,10 +193,7 @@ def advise(
         advice = advise_target(baseline_minutes, segment)
     except ValueError as exc:
         raise fail(str(exc)) from None
-    console.print(
-        advice.message(lang) if callable(getattr(advice, "message", None)) else str(advice),
-        highlight=False,
-    )
+    console.print(advice.message.get(lang), highlight=False)
 
 
 def doc(

@@ -58,7 +58,7 @@ def _start_clock(
     )
     state.clocks.append(clock)
     effects.append(Effect("clock_started", at, state.lead, stage, owner=owner,
-                          detail={"due_at": due.isoformat(), "target": str(rule.target)}))
+                          detail={"due_at": due, "target": rule.target}))
     _watch_breach(state, rules, clock)
     return clock
 
@@ -71,7 +71,7 @@ def _start_cadence(state: LeadState, rules: Rules, at: datetime, owner: str | No
                   f"{rule.min_attempts} in {rule.window}", rules.version, required=rule.min_attempts)
     state.clocks.append(clock)
     effects.append(Effect("clock_started", at, state.lead, "cadence", owner=owner,
-                          detail={"due_at": due.isoformat(), "required": rule.min_attempts}))
+                          detail={"due_at": due, "required": rule.min_attempts}))
 
 
 def _stop(state: LeadState, rules: Rules, clock: Clock, at: datetime, reason: str,
@@ -100,7 +100,7 @@ def _stop(state: LeadState, rules: Rules, clock: Clock, at: datetime, reason: st
 def _breach_effect(clock: Clock) -> Effect:
     assert clock.due_at is not None
     return Effect("clock_breached", clock.due_at, clock.lead, clock.stage, owner=clock.owner,
-                  detail={"target": clock.target, "started_at": clock.started_at.isoformat()})
+                  detail={"target": clock.target, "started_at": clock.started_at})
 
 
 def _stop_open(state: LeadState, rules: Rules, stage: str, at: datetime, reason: str,
@@ -191,7 +191,7 @@ def advance(state: LeadState, now: datetime, rules: Rules, inclusive: bool = Tru
         if clock.warn_at is not None and clock.warn_at <= now and not clock.warned:
             clock.warned = True
             effects.append(Effect("clock_warning", clock.warn_at, clock.lead, clock.stage,
-                                  owner=clock.owner, detail={"due_at": clock.due_at.isoformat() if clock.due_at else None}))
+                                  owner=clock.owner, detail={"due_at": clock.due_at}))
         if clock.outcome == "open" and clock.due_at is not None and now > clock.due_at:
             clock.outcome = "breached"
             clock.breached_at = clock.due_at

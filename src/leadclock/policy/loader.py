@@ -7,6 +7,7 @@ problem is reported, not only the first.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from dataclasses import dataclass
@@ -81,6 +82,12 @@ def _parse(text: str, name: str) -> _Document:
     return _Document(name, data)
 
 
+@functools.lru_cache(maxsize=16)
+def _parse_preset(name: str) -> _Document:
+    """Presets are read-only package data: parse each once (the merge copies, never mutates)."""
+    return _parse(preset_text(name), f"preset:{name}")
+
+
 def _chain(doc: _Document, seen: tuple[str, ...] = ()) -> list[_Document]:
     """The document and the presets it extends, the base first."""
     parent = doc.data.get("extends")
@@ -108,7 +115,7 @@ def _chain(doc: _Document, seen: tuple[str, ...] = ()) -> list[_Document]:
             ]
         )
     try:
-        base = _parse(preset_text(parent), f"preset:{parent}")
+        base = _parse_preset(parent)
     except PolicyError as exc:
         raise PolicyError(
             [
