@@ -209,7 +209,7 @@ def test_ae_rejection_returns_the_lead():
 
 
 def test_reassignment_gives_the_new_owner_a_fresh_clock():
-    state, effects = play(B2B, CREATED, ASSIGNED, ev("lead.assigned", "2026-07-08T10:02:00", rep="suzuki"),
+    state, _ = play(B2B, CREATED, ASSIGNED, ev("lead.assigned", "2026-07-08T10:02:00", rep="suzuki"),
                           ev("activity", "2026-07-08T10:06:00", rep="suzuki", channel="call", outcome="connected"))
     assert [(c.owner, c.outcome) for c in state.clocks if c.stage == "first_contact"] == [
         ("yamada", "cancelled"), ("suzuki", "met"),
@@ -256,16 +256,16 @@ def histories(draw):
     base = datetime(2026, 7, 6, 0, 0, tzinfo=UTC)
     for lead in range(draw(st.integers(1, 4))):
         lid = f"L{lead}"
-        t = base + timedelta(minutes=draw(st.integers(0, 3000)))
+        when = [base + timedelta(minutes=draw(st.integers(0, 3000)))]
 
-        def add(kind, **fields):
+        def add(kind, lid=lid, when=when, **fields):
             nonlocal n
             n += 1
-            events.append({"id": f"{lid}-{n}", "type": kind, "at": t.isoformat(), "lead": lid, **fields})
+            events.append({"id": f"{lid}-{n}", "type": kind, "at": when[0].isoformat(), "lead": lid, **fields})
 
         add("lead.created", source=draw(st.sampled_from(["demo_request", "webinar", "content_download", "mystery"])))
         for _ in range(draw(st.integers(0, 8))):
-            t += timedelta(minutes=draw(st.integers(0, 600)))
+            when[0] += timedelta(minutes=draw(st.integers(0, 600)))
             kind = draw(st.sampled_from(["assign", "call", "call", "status", "handoff", "accept", "reject"]))
             if kind == "assign":
                 add("lead.assigned", rep=draw(st.sampled_from(REPS)))
