@@ -427,6 +427,8 @@ class Policy(TextModel):
     scoring: Scoring = Scoring()
     agreement: Agreement = Agreement()
     benchmark_segment: Literal["b2b_saas", "b2c_ec", "enterprise"] | None = None
+    routing: Routing = Field(default_factory=lambda: _routing_default())
+    lifecycle: Lifecycle = Field(default_factory=lambda: _lifecycle_default())
 
     @property
     def version(self) -> str:
@@ -472,3 +474,20 @@ class Policy(TextModel):
             if t in order
         ]
         return min(candidates, key=order.index) if candidates else None
+
+
+# The routing and lifecycle sections live in their own modules (they import `Model` from here);
+# resolve the forward references once both exist.
+from leadclock.policy.lifecycle_models import Lifecycle  # noqa: E402
+from leadclock.policy.routing_models import Routing  # noqa: E402
+
+
+def _routing_default() -> Routing:
+    return Routing()
+
+
+def _lifecycle_default() -> Lifecycle:
+    return Lifecycle()
+
+
+Policy.model_rebuild()
