@@ -1,0 +1,860 @@
+"""The store: one class that every edge (CLI, API, worker, reports) reads and writes through.
+
+Rules it keeps:
+- every public write is one transaction: it is all stored or, on any error, none of it
+  (principle 10: bad input never costs data);
+- events are append-only and idempotent by id (principle 6);
+- derived state (leads, clocks, breaches) is rewritten per lead from what the engine computed;
+- instants are tz-aware UTC both ways, on SQLite as on PostgreSQL (principle 3).
+
+SQLite and PostgreSQL run the same statements: the only dialect-specific parts are the
+`INSERT ... ON CONFLICT` constructs (both databases have them, SQLAlchemy spells them per dialect)
+and the connection set-up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import fields, replace
+from datetime import UTC, date, datetime
+from itertools import islice
+from operator import attrgetter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from pydantic import BaseModel
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Insert,
+    Row,
+    Table,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.pool import StaticPool
+
+from leadclock.engine.events import Event
+from leadclock.engine.state import Clock, Effect, LeadState
+from leadclock.policy.durations import Duration
+from leadclock.store.models import (
+    AuditRow,
+    BreachRow,
+    ClockRow,
+    EffectRow,
+    EventRow,
+    LeadRow,
+    PolicyVersionRow,
+    RepRow,
+    UTCDateTime,
+)
+from leadclock.store.records import (
+    AuditEntry,
+    Breach,
+    LeadRecord,
+    LeadSummary,
+    PolicyVersion,
+    Rep,
+)
+
+if TYPE_CHECKING:
+    from leadclock.policy import Policy
+
+ENV_URL = "LEADCLOCK_DATABASE_URL"
+DEFAULT_URL = "sqlite:///leadclock.db"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+# Leads per round of statements in save_leads: large enough that executemany dominates, small
+# enough that `lead IN (...)` stays far below SQLite's bound-parameter limit (32766).
+LEAD_BATCH = 500
+ROW_BATCH = 1000  # rows per INSERT ... RETURNING round (events, effects)
+# Event fields that name a rep: such a rep goes on the roster (known=False) when first seen.
+REP_FIELDS = ("rep", "from", "to")
+BUSY_TIMEOUT_MS = 30_000
+# Arbitrary constant: PostgreSQL processes starting together take turns running the migrations.
+MIGRATION_LOCK = 7_304_265_001
+
+_events = EventRow.__table__
+_leads = LeadRow.__table__
+_reps = RepRow.__table__
+_clocks = ClockRow.__table__
+_effects = EffectRow.__table__
+_breaches = BreachRow.__table__
+_audit = AuditRow.__table__
+_policies = PolicyVersionRow.__table__
+
+T = TypeVar("T")
+
+# The engine's Clock, field for field, in its own order; a test holds every field to have its
+# column (a new engine field needs a migration). Until it has one, rows are still read correctly,
+# by keyword and more slowly, and the new field keeps its default.
+CLOCK_FIELDS = tuple(f.name for f in fields(Clock) if f.name in _clocks.c)
+_CLOCK_COMPLETE = len(CLOCK_FIELDS) == len(fields(Clock))
+_clock_values = attrgetter(*CLOCK_FIELDS)
+_clock_columns = [_clocks.c[name] for name in CLOCK_FIELDS]
+
+
+class StoreError(Exception):
+    """A write the store refused; nothing of it was stored. The message names the culprit."""
+
+
+# --------------------------------------------------------------------------- URLs
+
+
+def normalise_url(url: str) -> str:
+    """Route plain PostgreSQL URLs to psycopg 3 (SQLAlchemy would pick psycopg2, not installed)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def database_url(db: str | os.PathLike[str] | None) -> str:
+    """The URL for `--db`: a file path (SQLite) or a full URL; without it, the environment's
+    LEADCLOCK_DATABASE_URL, else `leadclock.db` in the working directory."""
+    if db is None:
+        return normalise_url(os.environ.get(ENV_URL) or DEFAULT_URL)
+    value = os.fspath(db)
+    if "://" in value:
+        return normalise_url(value)
+    if value == ":memory:":
+        return "sqlite://"
+    return f"sqlite:///{Path(value).expanduser().resolve()}"
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def _json_default(value: Any) -> Any:
+    # Engine details may carry instants, sets and policy values (durations); everything else
+    # must already be JSON, so a stray object fails loudly here instead of being stored as its repr.
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TypeError(f"naive datetime {value.isoformat()} (instants must carry a UTC offset)")
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    if isinstance(value, Duration):
+        return str(value)  # the policy's own spelling, e.g. "5m", "2bd"
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"a {type(value).__name__} is not JSON-serialisable")
+
+
+def dumps(value: Any) -> str:
+    # allow_nan=False: PostgreSQL's json type rejects NaN, so SQLite must reject it too, or the
+    # same file would ingest on one database and fail on the other.
+    return json.dumps(
+        value, default=_json_default, allow_nan=False, ensure_ascii=False, separators=(",", ":")
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _aware(value: datetime, what: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise StoreError(f"{what}: naive datetime {value.isoformat()} (instants must carry a UTC offset)")
+    return value.astimezone(UTC)
+
+
+def _json_ready(value: T, what: str) -> T:
+    # Checked before writing, so the error names the row; psycopg would otherwise raise a bare
+    # TypeError from deep inside its adapter, and SQLite would never see NaN as a problem.
+    try:
+        dumps(value)
+    except (TypeError, ValueError) as error:
+        raise StoreError(f"{what} is not JSON-serialisable ({error})") from None
+    return value
+
+
+def _rep_ids(events: Iterable[Event]) -> set[str]:
+    found: set[str] = set()
+    for ev in events:
+        for name in REP_FIELDS:
+            value = ev.data.get(name)
+            if isinstance(value, str) and value:
+                found.add(value)
+    return found
+
+
+def _event(row: Row[Any]) -> Event:
+    return Event(row.id, row.type, row.at, row.lead or "", row.data or {})
+
+
+def _clock(row: Row[Any]) -> Clock:
+    # Positional when the table has every field: rows are selected in CLOCK_FIELDS order, and
+    # this is several times faster than by name for the tens of thousands of clocks of a report.
+    if _CLOCK_COMPLETE:
+        return Clock(*row)
+    return Clock(**dict(zip(CLOCK_FIELDS, row, strict=True)))
+
+
+def _effect(row: Row[Any]) -> Effect:
+    return Effect(
+        kind=row.kind, at=row.at, lead=row.lead, stage=row.stage, rule=row.rule, step=row.step,
+        recipients=tuple(row.recipients or ()), owner=row.owner, detail=row.detail or {},
+    )
+
+
+def _audit_entry(row: Row[Any]) -> AuditEntry:
+    return AuditEntry(
+        at=row.at, actor=row.actor, action=row.action, lead=row.lead, reason=row.reason,
+        detail=row.detail or {}, id=row.id,
+    )
+
+
+def _breach(row: Row[Any]) -> Breach:
+    return Breach(
+        lead=row.lead, stage=row.stage, seq=row.seq, at=row.at, owner=row.owner,
+        category=row.category, note=row.note, reviewed_by=row.reviewed_by,
+        reviewed_at=row.reviewed_at,
+    )
+
+
+def _summary_fields(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": row.id, "source": row.source, "tier": row.tier, "status": row.status,
+        "owner": row.owner, "created_at": row.created_at, "within_sla": row.within_sla,
+        "arrived_after_hours": row.arrived_after_hours, "first_contact_at": row.first_contact_at,
+        "reached_at": row.reached_at, "attempts": row.attempts, "last_event_at": row.last_event_at,
+        "handoff_to": row.handoff_to, "owners": list(row.owners or []),
+        "attributes": row.attributes or {}, "updated_at": row.updated_at,
+        "policy_version": row.policy_version,
+    }
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class Store:
+    """The database behind `--db` / LEADCLOCK_DATABASE_URL. Call `upgrade()` once after opening."""
+
+    def __init__(self, url: str, *, now: Callable[[], datetime] | None = None, echo: bool = False) -> None:
+        self.url = normalise_url(url)
+        # The store stamps received_at / updated_at; tests pass a frozen clock.
+        self._now = now or (lambda: datetime.now(UTC))
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise StoreError(
+                f"unsupported database {self.dialect!r}: give a SQLite file path or a postgresql:// URL"
+            )
+        options: dict[str, Any] = {
+            "json_serializer": dumps,
+            "json_deserializer": json.loads,
+            "echo": echo,
+        }
+        memory = False
+        if self.dialect == "sqlite":
+            memory = parsed.database in (None, "", ":memory:")
+            if memory:
+                # One shared connection, or every checkout would see its own empty database.
+                options["poolclass"] = StaticPool
+                options["connect_args"] = {"check_same_thread": False}
+            else:
+                Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+        else:
+            options["pool_pre_ping"] = True  # a restarted server must not fail the next request
+        self.engine = create_engine(self.url, **options)
+        if self.dialect == "sqlite":
+            self._set_up_sqlite(wal=not memory)
+
+    def _set_up_sqlite(self, *, wal: bool) -> None:
+        @event.listens_for(self.engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Take transaction control away from pysqlite, which begins late and commits on its
+            # own before DDL; SQLAlchemy's documented recipe, completed by the "begin" hook below.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            if wal:
+                # Readers (reports, the dashboard) never block the writer nor wait for it.
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        @event.listens_for(self.engine, "begin")
+        def _on_begin(connection: Connection) -> None:
+            connection.exec_driver_sql(connection.get_execution_options().get("leadclock_begin", "BEGIN"))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ transactions
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection:
+            if self.dialect == "sqlite":
+                # Take the write lock at BEGIN: a deferred transaction that reads and then writes
+                # fails at once with "database is locked" if another writer got in between,
+                # where BEGIN IMMEDIATE waits its turn (busy_timeout).
+                connection.execution_options(leadclock_begin="BEGIN IMMEDIATE")
+            try:
+                with connection.begin():
+                    yield connection
+            except StatementError as error:
+                # A value the driver could not bind (not JSON, naive datetime): say which, after
+                # the rollback above has undone the whole write.
+                if isinstance(error.orig, TypeError | ValueError):
+                    raise StoreError(str(error.orig)) from error
+                raise
+
+    @contextmanager
+    def _read(self, *, snapshot: bool = False) -> Iterator[Connection]:
+        with self.engine.connect() as connection:
+            if snapshot and self.dialect == "postgresql":
+                # Several SELECTs that must agree (a lead and its clocks) see one snapshot;
+                # SQLite's BEGIN already gives that.
+                connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                yield connection
+
+    def _bulk_insert(
+        self, connection: Connection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+    ) -> None:
+        """Plain INSERT of many rows given as tuples in `columns` order, below SQLAlchemy's
+        per-row parameter handling: COPY on PostgreSQL (about 3x psycopg's executemany), the
+        driver's executemany on SQLite. Same connection, so same transaction. Used for the tens
+        of thousands of clocks a full recompute writes."""
+        if not rows:
+            return
+        # The conversions a normal bind would apply (refuse naive datetimes, the store's JSON
+        # rules), done here because both paths bypass SQLAlchemy's type processing.
+        convert: list[tuple[int, Callable[[Any], Any]]] = []
+        for index, name in enumerate(columns):
+            kind = table.c[name].type
+            if isinstance(kind, UTCDateTime):
+                convert.append((index, kind.bind_processor(connection.dialect)))
+            elif isinstance(kind, JSON):
+                convert.append((index, lambda value: None if value is None else dumps(value)))
+        if convert:
+            converted: list[tuple[Any, ...]] = []
+            for row in rows:
+                values = list(row)
+                for index, fn in convert:
+                    try:
+                        values[index] = fn(values[index])
+                    except (TypeError, ValueError) as error:
+                        raise StoreError(f"{table.name}.{columns[index]} of {row[:3]}: {error}") from None
+                converted.append(tuple(values))
+            rows = converted
+        quote = connection.dialect.identifier_preparer.quote
+        names = ", ".join(quote(name) for name in columns)
+        if self.dialect == "postgresql":
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            import psycopg
+
+            statement = f"COPY {quote(table.name)} ({names}) FROM STDIN"
+            try:
+                with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            except psycopg.Error as error:
+                # Raise what SQLAlchemy would have raised (IntegrityError, ...), so callers see
+                # one family of errors whichever path wrote the rows.
+                raise DBAPIError.instance(statement, None, error, psycopg.Error) from error
+        else:
+            marks = ", ".join("?" * len(columns))
+            connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", rows)
+
+    def _insert(self, table: Table) -> Insert:
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        return dialect.insert(table)  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ schema
+
+    def alembic_config(self, connection: Connection | None = None) -> Config:
+        """Alembic's configuration without an alembic.ini: the migrations ship in the package.
+
+        To write a new migration against a database at head::
+
+            with store.engine.begin() as conn:
+                command.revision(store.alembic_config(conn), "what changed", autogenerate=True)
+        """
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+        config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        config.attributes["connection"] = connection
+        return config
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to `revision` in one transaction (a failed migration changes nothing)."""
+        with self.engine.connect() as connection:
+            raw = connection.connection.driver_connection if self.dialect == "sqlite" else None
+            if raw is not None:
+                # SQLite's documented procedure for schema changes: foreign keys off (only
+                # possible outside a transaction), change, check, commit. Otherwise a batch
+                # migration that rebuilds `leads` would cascade-delete every clock when it
+                # drops the old table.
+                raw.execute("PRAGMA foreign_keys=OFF")
+                connection.execution_options(leadclock_begin="BEGIN IMMEDIATE")
+            try:
+                with connection.begin():
+                    if self.dialect == "postgresql":
+                        connection.execute(
+                            text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                        )
+                    command.upgrade(self.alembic_config(connection), revision)
+                    if raw is not None:
+                        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                        if broken:
+                            raise StoreError(f"migration to {revision} breaks foreign keys: {broken[:5]}")
+            finally:
+                if raw is not None:
+                    raw.execute("PRAGMA foreign_keys=ON")
+
+    def revision(self) -> str | None:
+        """The schema's current migration, None for an empty database."""
+        with self._read() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    # ------------------------------------------------------------------ events
+
+    def append_events(self, events: Sequence[Event]) -> tuple[list[Event], list[str]]:
+        """Store the events not seen before, in one transaction.
+
+        Returns (newly stored events, ids of the rest) in input order. A repeated id, whether
+        already stored or earlier in the same batch, is a duplicate: the first copy wins and later
+        copies change nothing, even if their content differs (principle 6). Every input event is
+        in exactly one of the two lists. Reps named by new events join the roster as unknown.
+        """
+        first: dict[str, Event] = {}
+        for ev in events:
+            first.setdefault(ev.id, ev)
+        received_at = self._now()
+        rows = []
+        for ev in first.values():
+            rows.append({
+                "id": ev.id, "type": ev.type, "at": _aware(ev.at, f"event {ev.id!r}: at"),
+                "lead": ev.lead or None, "data": _json_ready(ev.data, f"event {ev.id!r}: data"),
+                "received_at": received_at,
+            })
+        inserted: set[str] = set()
+        if rows:
+            with self._write() as connection:
+                # ON CONFLICT DO NOTHING ... RETURNING tells exactly which rows this transaction
+                # stored, even when another process is ingesting the same delivery concurrently.
+                statement = (
+                    self._insert(_events)
+                    .on_conflict_do_nothing(index_elements=[_events.c.id])
+                    .returning(_events.c.id)
+                )
+                for chunk in _chunks(rows, ROW_BATCH):
+                    inserted.update(connection.execute(statement, chunk).scalars())
+                self._note_reps(connection, _rep_ids(first[i] for i in inserted))
+        stored: list[Event] = []
+        duplicates: list[str] = []
+        taken: set[str] = set()
+        for ev in events:
+            if ev.id in inserted and ev.id not in taken:
+                taken.add(ev.id)
+                stored.append(ev)
+            else:
+                duplicates.append(ev.id)
+        return stored, duplicates
+
+    def events(self, lead: str | None = None, *, leads: Iterable[str] | None = None) -> list[Event]:
+        """Events in the order the engine applies them: by instant, then by arrival.
+
+        `lead` selects one lead ("" selects the events about reps only); `leads` several.
+        """
+        statement = select(_events)
+        if lead is not None:
+            statement = statement.where(_events.c.lead == (lead or None))
+        if leads is None:
+            with self._read() as connection:
+                rows = connection.execute(statement.order_by(_events.c.at, _events.c.seq)).all()
+        else:
+            rows = []
+            with self._read() as connection:
+                for chunk in _chunks(set(leads), LEAD_BATCH):
+                    rows.extend(connection.execute(statement.where(_events.c.lead.in_(chunk))))
+            rows.sort(key=lambda row: (row.at, row.seq))
+        return [_event(row) for row in rows]
+
+    def event_count(self) -> int:
+        with self._read() as connection:
+            return int(connection.execute(select(func.count()).select_from(_events)).scalar_one())
+
+    # ------------------------------------------------------------------ derived state
+
+    def save_leads(self, leads: Iterable[LeadState], policy_version: str) -> None:
+        """Upsert each lead's row and replace its clocks (and unreviewed breaches), in one
+        transaction. A lead given twice keeps its last state."""
+        updated_at = self._now()
+        upsert = self._insert(_leads)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[_leads.c.id],
+            set_={c.name: upsert.excluded[c.name] for c in _leads.columns if c.name != "id"},
+        )
+        with self._write() as connection:
+            for batch in _chunks(leads, LEAD_BATCH):
+                states = {state.lead: state for state in batch}
+                lead_rows = []
+                clocks: list[Clock] = []
+                for state in states.values():
+                    lead_rows.append({
+                        "id": state.lead, "source": state.source or "", "tier": state.tier,
+                        "status": state.status, "owner": state.owner,
+                        "created_at": state.created_at, "within_sla": state.within_sla(),
+                        "arrived_after_hours": state.arrived_after_hours,
+                        "first_contact_at": state.first_contact_at, "reached_at": state.reached_at,
+                        "attempts": state.attempts, "last_event_at": state.last_event_at,
+                        "handoff_to": state.handoff_to, "owners": list(state.owners),
+                        "attributes": _json_ready(state.attributes, f"lead {state.lead!r}: attributes"),
+                        "updated_at": updated_at,
+                        "policy_version": policy_version,
+                    })
+                    for clock in state.clocks:
+                        if clock.lead != state.lead:
+                            raise StoreError(f"lead {state.lead!r} holds clock {clock.key!r} of another lead")
+                        clocks.append(clock)
+                ids = list(states)
+                connection.execute(upsert, lead_rows)
+                # Delete-then-insert: the engine recomputed every clock of these leads, and two
+                # bulk statements beat a per-clock upsert by far.
+                connection.execute(delete(_clocks).where(_clocks.c.lead.in_(ids)))
+                self._bulk_insert(connection, _clocks, CLOCK_FIELDS, [_clock_values(c) for c in clocks])
+                self._sync_breaches(connection, ids, clocks)
+
+    def _sync_breaches(self, connection: Connection, ids: list[str], clocks: list[Clock]) -> None:
+        # A breach row outlives recomputation because people annotate it: insert new ones, move
+        # changed ones, and drop the ones a late event undid unless someone already reviewed them.
+        wanted = {(c.lead, c.stage, c.seq): c for c in clocks if c.breached_at is not None}
+        have = {
+            (row.lead, row.stage, row.seq): row
+            for row in connection.execute(
+                select(_breaches.c.lead, _breaches.c.stage, _breaches.c.seq, _breaches.c.at,
+                       _breaches.c.owner, _breaches.c.reviewed_by)
+                .where(_breaches.c.lead.in_(ids))
+            )
+        }
+        new = [
+            {"lead": c.lead, "stage": c.stage, "seq": c.seq, "at": c.breached_at, "owner": c.owner}
+            for k, c in wanted.items()
+            if k not in have
+        ]
+        moved = [
+            {"k_lead": c.lead, "k_stage": c.stage, "k_seq": c.seq, "v_at": c.breached_at, "v_owner": c.owner}
+            for k, c in wanted.items()
+            if k in have and (have[k].at != c.breached_at or have[k].owner != c.owner)
+        ]
+        gone = [
+            {"k_lead": k[0], "k_stage": k[1], "k_seq": k[2]}
+            for k, row in have.items()
+            if k not in wanted and row.reviewed_by is None
+        ]
+        key = (
+            (_breaches.c.lead == bindparam("k_lead"))
+            & (_breaches.c.stage == bindparam("k_stage"))
+            & (_breaches.c.seq == bindparam("k_seq"))
+        )
+        if new:
+            connection.execute(_breaches.insert(), new)
+        if moved:
+            connection.execute(
+                update(_breaches).where(key).values(
+                    at=bindparam("v_at", type_=UTCDateTime()), owner=bindparam("v_owner")
+                ),
+                moved,
+            )
+        if gone:
+            connection.execute(delete(_breaches).where(key), gone)
+
+    def save_effects(self, effects: Iterable[Effect]) -> int:
+        """Record effects, skipping any whose dedupe key is already stored; return how many were new."""
+        created_at = self._now()
+        rows: dict[str, dict[str, Any]] = {}
+        for effect in effects:
+            at = _aware(effect.at, f"effect {effect.kind} of lead {effect.lead!r}: at")
+            # The key is computed from the UTC instant so that the same fact reported with another
+            # offset is still the same fact.
+            key = replace(effect, at=at).dedupe_key
+            rows.setdefault(key, {
+                "dedupe_key": key, "kind": effect.kind, "at": at, "lead": effect.lead,
+                "stage": effect.stage, "rule": effect.rule, "step": effect.step,
+                "recipients": list(effect.recipients), "owner": effect.owner,
+                "detail": _json_ready(effect.detail, f"effect {key!r}: detail"),
+                "created_at": created_at,
+            })
+        if not rows:
+            return 0
+        inserted = 0
+        statement = (
+            self._insert(_effects)
+            .on_conflict_do_nothing(index_elements=[_effects.c.dedupe_key])
+            .returning(_effects.c.id)
+        )
+        with self._write() as connection:
+            for chunk in _chunks(rows.values(), ROW_BATCH):
+                inserted += len(connection.execute(statement, chunk).all())
+        return inserted
+
+    def add_audit(self, entries: Iterable[AuditEntry]) -> None:
+        rows = [
+            {
+                "at": _aware(entry.at, f"audit {entry.action}: at"), "lead": entry.lead,
+                "actor": entry.actor, "action": entry.action, "reason": entry.reason,
+                "detail": _json_ready(entry.detail, f"audit {entry.action}: detail"),
+            }
+            for entry in entries
+        ]
+        if rows:
+            with self._write() as connection:
+                connection.execute(_audit.insert(), rows)
+
+    # ------------------------------------------------------------------ policies
+
+    def save_policy(self, policy: Policy, source_text: str) -> str:
+        """Keep a policy under its content version; saving the same content again changes nothing
+        (the first name and time stay). Returns the version."""
+        version = policy.version
+        row = {
+            "version": version, "name": policy.name, "created_at": self._now(),
+            "yaml": source_text, "json": policy.model_dump(mode="json"),
+        }
+        with self._write() as connection:
+            connection.execute(
+                self._insert(_policies).on_conflict_do_nothing(index_elements=[_policies.c.version]),
+                [row],
+            )
+        return version
+
+    def policy_versions(self) -> list[PolicyVersion]:
+        """Every stored policy, oldest first."""
+        with self._read() as connection:
+            rows = connection.execute(
+                select(_policies).order_by(_policies.c.created_at, _policies.c.version)
+            ).all()
+        return [self._policy_version(row) for row in rows]
+
+    def policy_version(self, version: str) -> PolicyVersion | None:
+        with self._read() as connection:
+            row = connection.execute(select(_policies).where(_policies.c.version == version)).first()
+        return None if row is None else self._policy_version(row)
+
+    def load_policy(self, version: str) -> Policy | None:
+        """The policy a clock was started under (principle 7), rebuilt from its stored document."""
+        from leadclock.policy import Policy
+
+        stored = self.policy_version(version)
+        return None if stored is None else Policy.model_validate(stored.document)
+
+    @staticmethod
+    def _policy_version(row: Row[Any]) -> PolicyVersion:
+        return PolicyVersion(
+            version=row.version, name=row.name, created_at=row.created_at,
+            source_text=row.yaml, document=row.json,
+        )
+
+    # ------------------------------------------------------------------ reading
+
+    def lead(self, lead_id: str) -> LeadRecord | None:
+        """A lead with its clocks, events, effects, breaches and audit; None before the engine
+        has saved it."""
+        with self._read(snapshot=True) as connection:
+            row = connection.execute(select(_leads).where(_leads.c.id == lead_id)).first()
+            if row is None:
+                return None
+            clocks = connection.execute(
+                select(*_clock_columns).where(_clocks.c.lead == lead_id)
+                .order_by(_clocks.c.started_at, _clocks.c.stage, _clocks.c.seq)
+            ).all()
+            events = connection.execute(
+                select(_events).where(_events.c.lead == lead_id).order_by(_events.c.at, _events.c.seq)
+            ).all()
+            effects = connection.execute(
+                select(_effects).where(_effects.c.lead == lead_id).order_by(_effects.c.at, _effects.c.id)
+            ).all()
+            audit = connection.execute(
+                select(_audit).where(_audit.c.lead == lead_id).order_by(_audit.c.at, _audit.c.id)
+            ).all()
+            breaches = connection.execute(
+                select(_breaches).where(_breaches.c.lead == lead_id)
+                .order_by(_breaches.c.at, _breaches.c.stage, _breaches.c.seq)
+            ).all()
+        return LeadRecord(
+            **_summary_fields(row),
+            clocks=[_clock(r) for r in clocks],
+            events=[_event(r) for r in events],
+            effects=[_effect(r) for r in effects],
+            audit=[_audit_entry(r) for r in audit],
+            breaches=[_breach(r) for r in breaches],
+        )
+
+    def leads(self) -> list[LeadSummary]:
+        """Every lead's row, oldest first (leads without a creation time last)."""
+        with self._read() as connection:
+            rows = connection.execute(select(_leads)).all()
+        far = datetime.max.replace(tzinfo=UTC)
+        rows.sort(key=lambda r: (r.created_at or far, r.id))
+        return [LeadSummary(**_summary_fields(row)) for row in rows]
+
+    def clocks(
+        self,
+        *,
+        open_only: bool = False,
+        due_before: datetime | None = None,
+        lead: str | None = None,
+    ) -> list[Clock]:
+        """Clocks by deadline. `open_only`: still running and not breached (outcome "open").
+        `due_before`: due_at strictly before that instant, i.e. breached by then (a breach is the
+        first instant after due_at); clocks without a deadline are left out. Uses the due_at index.
+        Clocks without a deadline come last.
+        """
+        statement = select(*_clock_columns)
+        if open_only:
+            statement = statement.where(_clocks.c.outcome == "open")
+        if due_before is not None:
+            statement = statement.where(_clocks.c.due_at < _aware(due_before, "due_before"))
+        if lead is not None:
+            statement = statement.where(_clocks.c.lead == lead)
+        # NULLS LAST spelled out: SQLite and PostgreSQL default to opposite ends.
+        statement = statement.order_by(
+            _clocks.c.due_at.asc().nulls_last(), _clocks.c.lead, _clocks.c.stage, _clocks.c.seq
+        )
+        with self._read() as connection:
+            return [_clock(row) for row in connection.execute(statement)]
+
+    def effects(self, lead: str | None = None, *, kind: str | None = None) -> list[Effect]:
+        statement = select(_effects)
+        if lead is not None:
+            statement = statement.where(_effects.c.lead == lead)
+        if kind is not None:
+            statement = statement.where(_effects.c.kind == kind)
+        with self._read() as connection:
+            rows = connection.execute(statement.order_by(_effects.c.at, _effects.c.id))
+            return [_effect(row) for row in rows]
+
+    def audit(self, lead: str | None = None) -> list[AuditEntry]:
+        statement = select(_audit)
+        if lead is not None:
+            statement = statement.where(_audit.c.lead == lead)
+        with self._read() as connection:
+            rows = connection.execute(statement.order_by(_audit.c.at, _audit.c.id))
+            return [_audit_entry(row) for row in rows]
+
+    def breaches(self, lead: str | None = None) -> list[Breach]:
+        statement = select(_breaches)
+        if lead is not None:
+            statement = statement.where(_breaches.c.lead == lead)
+        statement = statement.order_by(_breaches.c.at, _breaches.c.lead, _breaches.c.stage, _breaches.c.seq)
+        with self._read() as connection:
+            return [_breach(row) for row in connection.execute(statement)]
+
+    def review_breach(
+        self,
+        lead: str,
+        stage: str,
+        seq: int,
+        *,
+        reviewed_by: str,
+        category: str | None = None,
+        note: str | None = None,
+    ) -> bool:
+        """Record a person's root cause for a breach (F24); False when there is no such breach."""
+        with self._write() as connection:
+            result = connection.execute(
+                update(_breaches)
+                .where((_breaches.c.lead == lead) & (_breaches.c.stage == stage) & (_breaches.c.seq == seq))
+                .values(category=category, note=note, reviewed_by=reviewed_by, reviewed_at=self._now())
+            )
+            return bool(result.rowcount)
+
+    # ------------------------------------------------------------------ reps
+
+    def reps(self, *, known: bool | None = None) -> list[Rep]:
+        statement = select(_reps).order_by(_reps.c.id)
+        if known is not None:
+            statement = statement.where(_reps.c.known == known)
+        with self._read() as connection:
+            return [
+                Rep(row.id, row.name, row.team, row.role, row.manager, row.known)
+                for row in connection.execute(statement)
+            ]
+
+    def upsert_rep(
+        self,
+        rep_id: str,
+        name: str | None = None,
+        team: str | None = None,
+        role: str | None = None,
+        manager: str | None = None,
+        *,
+        known: bool = True,
+    ) -> None:
+        """Put a rep on the roster (known=True). A field given as None keeps its stored value.
+
+        known=False records a rep only seen in events: added if absent, never demoting a rep
+        the roster already knows.
+        """
+        if not known:
+            self.note_reps([rep_id])
+            return
+        statement = self._insert(_reps).values(
+            id=rep_id, name=name, team=team, role=role, manager=manager, known=True
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[_reps.c.id],
+            set_={
+                **{
+                    column: func.coalesce(statement.excluded[column], _reps.c[column])
+                    for column in ("name", "team", "role", "manager")
+                },
+                "known": True,
+            },
+        )
+        with self._write() as connection:
+            connection.execute(statement)
+
+    def note_reps(self, rep_ids: Iterable[str]) -> None:
+        """Add reps not on the roster yet, as unknown; known reps are left as they are."""
+        with self._write() as connection:
+            self._note_reps(connection, set(rep_ids))
+
+    def _note_reps(self, connection: Connection, rep_ids: set[str]) -> None:
+        if rep_ids:
+            connection.execute(
+                self._insert(_reps).on_conflict_do_nothing(index_elements=[_reps.c.id]),
+                [{"id": rep, "known": False} for rep in sorted(rep_ids)],
+            )
+
+
+def open_store(db: str | os.PathLike[str] | None = None, *, upgrade: bool = True) -> Store:
+    """The store for a `--db` value (see `database_url`), migrated to the latest schema."""
+    store = Store(database_url(db))
+    if upgrade:
+        store.upgrade()
+    return store
