@@ -176,7 +176,10 @@ def ingest(
     chosen = resolve_policy(policy, preset) if (policy or preset) else None
     if not file.exists():
         raise fail(f"no such file {file}")
-    report = ingest_file(file, db, chosen)
+    try:
+        report = ingest_file(file, db, chosen)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     console.print(f"accepted {report.accepted:,}  duplicate {report.duplicates:,}  rejected {len(report.errors):,}")
     _report_errors(report.errors, strict=False)
     if report.errors:

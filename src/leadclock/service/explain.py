@@ -61,7 +61,9 @@ def explain_lead(lead_id: str, db: str | None, lang: str = "en") -> str | None:
         fields = ", ".join(f"{k}={v}" for k, v in event.data.items() if k != "fields")
         lines.append(f"  {_local(event.at, zone)}  {event.type:<20} {fields}")
     lines += ["", words["clocks"]]
-    for clock in record.clocks:
+    order = {stage: i for i, stage in enumerate(
+        ("assignment", "first_contact", "cadence", "qualification", "handoff", "acceptance", "follow_up"))}
+    for clock in sorted(record.clocks, key=lambda c: (c.started_at, order.get(c.stage, 9), c.seq)):
         outcome = words.get(clock.outcome, clock.outcome).upper() if clock.outcome == "breached" else words.get(clock.outcome, clock.outcome)
         lines.append(
             f"  {clock.stage}#{clock.seq} [{clock.owner or '—'}] target {clock.target} ({clock.calendar} calendar, policy {clock.policy_version[:8]}): {outcome}"

@@ -18,7 +18,7 @@ from typing import Any
 from leadclock.engine.events import Event, EventError, parse_event
 from leadclock.engine.replay import LineError, run
 from leadclock.engine.rules import compile_rules
-from leadclock.policy import Policy, load_policy_text
+from leadclock.policy import Policy
 from leadclock.reports.compliance import summarize
 from leadclock.store import Store, database_url
 from leadclock.store.records import AuditEntry
@@ -55,7 +55,9 @@ def _policy_for(store: Store, policy: Policy | None) -> Policy:
     if not versions:
         raise ValueError("the store has no policy yet: give --policy FILE or --preset NAME")
     latest = max(versions, key=lambda v: v.created_at)
-    return load_policy_text(latest.source_text, f"policy {latest.version}")
+    loaded = store.load_policy(latest.version)
+    assert loaded is not None
+    return loaded
 
 
 def ingest_file(path: Path, db: str | None, policy: Policy | None) -> IngestReport:
