@@ -260,3 +260,4 @@ __all__ = [
     "AuditRow", "Base", "BreachRow", "ClockRow", "EffectRow", "EventRow", "LeadRow",
     "PolicyVersionRow", "RepRow", "UTCDateTime",
 ]
+from leadclock.store import outbox_models as outbox_models  # noqa: E402  (registers outbox, inbox on Base.metadata)
