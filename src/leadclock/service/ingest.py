@@ -18,6 +18,7 @@ from typing import Any
 from leadclock.engine.events import Event, EventError, parse_event
 from leadclock.engine.replay import LineError, run
 from leadclock.engine.rules import compile_rules
+from leadclock.engine.state import LeadState
 from leadclock.policy import Policy
 from leadclock.reports.compliance import summarize
 from leadclock.store import Store, database_url
@@ -32,6 +33,7 @@ class IngestReport:
     leads: int = 0
     summary: dict[str, Any] = field(default_factory=dict)
     example_lead: str | None = None
+    recomputed: dict[str, LeadState] = field(default_factory=dict)  # leads this ingest touched
 
 
 def _parse_lines(lines: Iterable[str]) -> tuple[list[Event], list[LineError]]:
@@ -86,38 +88,62 @@ def _ingest(events: list[Event], errors: list[LineError], db: str | None, policy
             store.upsert_rep(rep.id, name=rep.name, team=rep.team, role=rep.role, manager=rep.manager)
         chosen = _policy_for(store, policy)
         store.save_policy(chosen, chosen.model_dump_json())
-        # An event about a lead nobody created (here or before) is rejected, not stored.
-        known = {e.lead for e in store.events() if e.type == "lead.created"}
-        known |= {e.lead for e in events if e.type == "lead.created"}
-        valid = []
-        for index, event in enumerate(events, start=1):
-            if event.type != "rep.availability" and event.lead not in known:
-                errors.append(LineError(index, "lead", f"unknown lead {event.lead!r} (no lead.created)", event.id))
-            else:
-                valid.append(event)
-        new, duplicate_ids = store.append_events(valid)
-        report = IngestReport(accepted=len(new), duplicates=len(duplicate_ids), errors=errors)
-        before = {c.key: c for c in store.clocks()}
-        roster_ids = {r.id for r in store.reps() if r.known} or None
-        result = run(store.events(), compile_rules(chosen), roster=roster_ids)
-        store.save_leads(result.leads.values(), chosen.version)
-        store.save_effects(result.effects)
-        for rep in result.unknown_reps:
-            store.upsert_rep(rep, known=False)
-        now = datetime.now(UTC)  # edge code: the audit trail records when the ingest ran
-        audit = [AuditEntry(now, "ingest", "events.ingested", reason=f"{report.accepted} accepted, {report.duplicates} duplicate, {len(errors)} rejected")]
-        for lead in result.leads.values():
-            for clock in lead.clocks:
-                old = before.get(clock.key)
-                if old is not None and (old.outcome, old.stopped_at) != (clock.outcome, clock.stopped_at):
-                    audit.append(AuditEntry(now, "ingest", "clock.changed", lead=lead.lead,
-                                            reason=f"{clock.stage} {old.outcome} -> {clock.outcome}: {clock.reason or 'deadline passed'}",
-                                            detail={"clock": clock.key}))
-        store.add_audit(audit)
-        report.leads = len(result.leads)
-        report.summary = summarize(result.leads.values())
-        breached = sorted(lead.lead for lead in result.leads.values() if not lead.within_sla())
-        report.example_lead = breached[0] if breached else next(iter(sorted(result.leads)), None)
+        report = ingest_into(store, events, errors, chosen, as_of=None)
+        leads = store.leads()
+        report.leads = len(leads)
+        states = report.recomputed
+        if len(states) != len(leads):  # some leads were untouched: evaluate them all together
+            states = run(store.events(), compile_rules(chosen), as_of=store.latest_event_at()).leads
+        report.summary = summarize(states.values())
+        breached = sorted(lead.id for lead in leads if not lead.within_sla)
+        report.example_lead = breached[0] if breached else next(iter(sorted(lead.id for lead in leads)), None)
         return report
     finally:
         store.close()
+
+
+def ingest_into(store: Store, events: list[Event], errors: list[LineError], policy: Policy,
+                as_of: datetime | None, actor: str = "ingest") -> IngestReport:
+    """Store new events and recompute the leads they touch, evaluated at `as_of`.
+
+    `as_of` None means "the latest event stored" (an imported history); the live service passes
+    the current time. Only the leads that received a new event are recomputed; their effects are
+    stored with unique keys, so a repeated delivery adds nothing.
+    """
+    created = {e.lead for e in events if e.type == "lead.created"}
+    unknown = [e for e in events if e.type != "rep.availability" and e.lead not in created]
+    if unknown:
+        known = store.known_leads({e.lead for e in unknown})
+        created |= known
+    valid = []
+    for index, event in enumerate(events, start=1):
+        if event.type != "rep.availability" and event.lead not in created:
+            errors.append(LineError(index, "lead", f"unknown lead {event.lead!r} (no lead.created)", event.id))
+        else:
+            valid.append(event)
+    new, duplicate_ids = store.append_events(valid)
+    report = IngestReport(accepted=len(new), duplicates=len(duplicate_ids), errors=errors)
+    affected = {e.lead for e in new if e.lead}
+    if not affected:
+        return report
+    when = as_of or store.latest_event_at()
+    before = {c.key: c for c in store.clocks(leads=affected)}
+    roster_ids = {r.id for r in store.reps(known=True)} or None
+    result = run(store.events(leads=affected), compile_rules(policy), as_of=when, roster=roster_ids)
+    store.save_leads(result.leads.values(), policy.version)
+    store.save_effects(result.effects)
+    for rep in result.unknown_reps:
+        store.upsert_rep(rep, known=False)
+    now = datetime.now(UTC)  # edge code: the audit trail records when the ingest ran
+    audit = [AuditEntry(now, actor, "events.ingested",
+                        reason=f"{report.accepted} accepted, {report.duplicates} duplicate, {len(errors)} rejected")]
+    for lead in result.leads.values():
+        for clock in lead.clocks:
+            old = before.get(clock.key)
+            if old is not None and (old.outcome, old.stopped_at) != (clock.outcome, clock.stopped_at):
+                audit.append(AuditEntry(now, actor, "clock.changed", lead=lead.lead,
+                                        reason=f"{clock.stage} {old.outcome} -> {clock.outcome}: {clock.reason or 'deadline passed'}",
+                                        detail={"clock": clock.key}))
+    store.add_audit(audit)
+    report.recomputed = result.leads
+    return report

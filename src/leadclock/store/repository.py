@@ -508,6 +508,14 @@ class Store:
         with self._read() as connection:
             return int(connection.execute(select(func.count()).select_from(_events)).scalar_one())
 
+    def latest_event_at(self) -> datetime | None:
+        """The time of the latest event stored: "now" for a history that was imported."""
+        with self._read() as connection:
+            row = connection.execute(
+                select(_events.c.at).order_by(_events.c.at.desc(), _events.c.seq.desc()).limit(1)
+            ).first()
+        return None if row is None else row.at
+
     # ------------------------------------------------------------------ derived state
 
     def save_leads(self, leads: Iterable[LeadState], policy_version: str) -> None:
@@ -728,6 +736,7 @@ class Store:
         open_only: bool = False,
         due_before: datetime | None = None,
         lead: str | None = None,
+        leads: Iterable[str] | None = None,
     ) -> list[Clock]:
         """Clocks by deadline. `open_only`: still running and not breached (outcome "open").
         `due_before`: due_at strictly before that instant, i.e. breached by then (a breach is the
@@ -742,11 +751,25 @@ class Store:
         if lead is not None:
             statement = statement.where(_clocks.c.lead == lead)
         # NULLS LAST spelled out: SQLite and PostgreSQL default to opposite ends.
-        statement = statement.order_by(
-            _clocks.c.due_at.asc().nulls_last(), _clocks.c.lead, _clocks.c.stage, _clocks.c.seq
-        )
+        order = (_clocks.c.due_at.asc().nulls_last(), _clocks.c.lead, _clocks.c.stage, _clocks.c.seq)
         with self._read() as connection:
-            return [_clock(row) for row in connection.execute(statement)]
+            if leads is None:
+                return [_clock(row) for row in connection.execute(statement.order_by(*order))]
+            found = []
+            for chunk in _chunks(set(leads), LEAD_BATCH):
+                found.extend(_clock(row) for row in connection.execute(
+                    statement.where(_clocks.c.lead.in_(chunk)).order_by(*order)))
+            return found
+
+    def known_leads(self, ids: Iterable[str]) -> set[str]:
+        """Which of `ids` have a lead.created event in the store."""
+        known: set[str] = set()
+        with self._read() as connection:
+            for chunk in _chunks(set(ids), LEAD_BATCH):
+                known.update(connection.execute(
+                    select(_events.c.lead).where(_events.c.type == "lead.created", _events.c.lead.in_(chunk))
+                ).scalars())
+        return known
 
     def effects(self, lead: str | None = None, *, kind: str | None = None) -> list[Effect]:
         statement = select(_effects)
