@@ -336,3 +336,32 @@ def test_random_order_with_ties_is_deterministic():
     shuffled = same_time[:]
     random.Random(3).shuffle(shuffled)
     assert _fingerprint(run(shuffled, B2B)) == _fingerprint(a)
+
+
+def test_second_handoff_supersedes_the_first_acceptance_clock():
+    first = ev("handoff.requested", "2026-07-06T15:00:00", **{"from": "sdr-sato", "to": "ae-ito", "fields": SMB_FIELDS})
+    second = ev("handoff.requested", "2026-07-06T16:00:00", **{"from": "sdr-sato", "to": "ae-kato", "fields": SMB_FIELDS})
+    state, _ = _qualified_smb(first, second, ev("handoff.accepted", "2026-07-06T17:00:00", rep="ae-kato"), now="2026-07-08T10:00:00")
+    acceptance = [(c.owner, c.outcome, c.reason) for c in state.clocks if c.stage == "acceptance"]
+    assert acceptance == [
+        ("ae-ito", "cancelled", "superseded by a handoff to ae-kato"),
+        ("ae-kato", "met", "accepted by ae-kato"),
+    ]
+
+
+def test_opportunity_without_a_rep_keeps_the_owner():
+    handoff = ev("handoff.requested", "2026-07-06T15:00:00", **{"from": "sdr-sato", "fields": SMB_FIELDS})
+    state, _ = _qualified_smb(handoff, ev("opportunity.created", "2026-07-06T16:00:00", amount=1_000_000))
+    assert state.owner == "sdr-sato" and state.status == "opportunity"
+    assert clock(state, "acceptance").outcome == "met"
+
+
+def test_engine_read_attributes_are_typed():
+    import pytest
+
+    from leadclock.engine.events import EventError
+
+    with pytest.raises(EventError, match="tier: must be a string"):
+        ev("lead.updated", "2026-07-08T10:00:00", tier=["hot"])
+    with pytest.raises(EventError, match="value: number out of range"):
+        ev("lead.created", "2026-07-08T10:00:00", source="webinar", value=10**400)

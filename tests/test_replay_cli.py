@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
+import pytest
 from typer.testing import CliRunner
 
 from leadclock.cli import app
@@ -30,11 +31,12 @@ def write(path, rows):
 def test_replay_writes_outputs_and_is_deterministic(tmp_path):
     events = write(tmp_path / "h.jsonl", GOOD)
     outputs = []
-    for name in ("a", "b"):
-        result = runner.invoke(app, ["replay", "--preset", "b2b-saas", "--events", str(events), "--out", str(tmp_path / name)])
+    # Twice with the fast engine, once with the reference one: all three byte-identical.
+    for name, engine in (("a", "fast"), ("b", "fast"), ("c", "reference")):
+        result = runner.invoke(app, ["replay", "--preset", "b2b-saas", "--events", str(events), "--out", str(tmp_path / name), "--engine", engine])
         assert result.exit_code == 0, result.output
         outputs.append({f: (tmp_path / name / f).read_bytes() for f in ("clocks.csv", "leads.csv", "summary.json")})
-    assert outputs[0] == outputs[1]
+    assert outputs[0] == outputs[1] == outputs[2]
     summary = json.loads(outputs[0]["summary.json"])
     assert summary["leads"] == 2
     assert summary["within_sla"] == 1  # L-1's first contact took 18 minutes against 5
@@ -47,7 +49,8 @@ def test_replay_writes_outputs_and_is_deterministic(tmp_path):
     assert header.startswith("lead,stage,seq,rep,started_at,due_at,max_at,stopped_at,outcome")
 
 
-def test_bad_lines_are_reported_and_skipped(tmp_path):
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_bad_lines_are_reported_and_skipped(tmp_path, engine):
     rows = [
         GOOD[0],
         "{not json",
@@ -58,7 +61,7 @@ def test_bad_lines_are_reported_and_skipped(tmp_path):
         *GOOD[1:],
     ]
     events = write(tmp_path / "h.jsonl", rows)
-    result = runner.invoke(app, ["replay", "--preset", "b2b-saas", "--events", str(events), "--out", str(tmp_path / "out")])
+    result = runner.invoke(app, ["replay", "--preset", "b2b-saas", "--events", str(events), "--out", str(tmp_path / "out"), "--engine", engine])
     assert result.exit_code == 1
     err = result.stderr
     assert "line 2: (json): not valid JSON" in err
@@ -70,10 +73,11 @@ def test_bad_lines_are_reported_and_skipped(tmp_path):
     assert summary["leads"] == 2 and summary["events"]["rejected"] == 5
 
 
-def test_strict_stops_without_writing(tmp_path):
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_strict_stops_without_writing(tmp_path, engine):
     events = write(tmp_path / "h.jsonl", [GOOD[0], "{oops", *GOOD[1:]])
     out = tmp_path / "out"
-    result = runner.invoke(app, ["replay", "--preset", "b2b-saas", "--events", str(events), "--out", str(out), "--strict"])
+    result = runner.invoke(app, ["replay", "--preset", "b2b-saas", "--events", str(events), "--out", str(out), "--strict", "--engine", engine])
     assert result.exit_code == 2
     assert "line 2" in result.stderr
     assert not out.exists()

@@ -23,6 +23,7 @@ PresetOpt = Annotated[str | None, typer.Option("--preset", help="A preset name i
 EventsOpt = Annotated[Path, typer.Option("--events", help="JSON Lines event history.")]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Evaluate clocks at this ISO 8601 instant (default: the last event).")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Stop at the first bad line and write nothing.")]
+EngineOpt = Annotated[str, typer.Option("--engine", help="fast (columnar, the default) or reference (the per-event engine the service runs); both give byte-identical results.")]
 DbOpt = Annotated[str | None, typer.Option("--db", help="SQLite file or database URL (default: $LEADCLOCK_DATABASE_URL or leadclock.db).")]
 
 
@@ -98,6 +99,17 @@ def _minutes(seconds: float | None) -> str:
     return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
+def _fast(events_path: Path, policy: Policy, as_of: datetime | None, strict: bool):  # type: ignore[no-untyped-def]
+    from leadclock.engine.columnar import fast_replay
+
+    if not events_path.exists():
+        raise fail(f"--events: no such file {events_path}")
+    result = fast_replay(events_path, policy, as_of)
+    if strict and result.errors:
+        _report_errors(result.errors[:1], strict=True)
+    return result
+
+
 def replay(
     events: EventsOpt,
     out: Annotated[Path, typer.Option("--out", help="Directory for clocks.csv, leads.csv, summary.json.")] = Path("results"),
@@ -105,20 +117,32 @@ def replay(
     preset: PresetOpt = None,
     as_of: AsOfOpt = None,
     strict: StrictOpt = False,
+    engine: EngineOpt = "fast",
 ) -> None:
     """Replay a history under a policy: every clock, met or breached, and the compliance summary."""
     chosen = resolve_policy(policy, preset)
-    result = _replay(events, chosen, _as_of(as_of), strict)
-    summary = summarize(result.leads.values())
-    summary["policy_version"] = result.policy_version
-    summary["as_of"] = result.as_of.isoformat() if result.as_of else None
-    summary["events"] = {"duplicates": result.duplicates, "rejected": len(result.errors)}
-    write_outputs(out, result.leads, summary)
+    when = _as_of(as_of)
+    if engine == "fast":
+        from leadclock.engine.columnar import write_fast_outputs
+
+        fast = _fast(events, chosen, when, strict)
+        summary, errors = fast.cli_summary(), fast.errors
+        write_fast_outputs(out, fast, summary)
+    elif engine == "reference":
+        result = _replay(events, chosen, when, strict)
+        summary = summarize(result.leads.values())
+        summary["policy_version"] = result.policy_version
+        summary["as_of"] = result.as_of.isoformat() if result.as_of else None
+        summary["events"] = {"duplicates": result.duplicates, "rejected": len(result.errors)}
+        errors = result.errors
+        write_outputs(out, result.leads, summary)
+    else:
+        raise fail(f"--engine must be fast or reference, not {engine!r}")
     _print_summary(summary, f"{chosen.name} ({chosen.version})")
-    _report_errors(result.errors, strict=False)
+    _report_errors(errors, strict=False)
     console.print(f"wrote {out}/clocks.csv, leads.csv, summary.json", highlight=False)
-    if result.errors:
-        err_console.print(f"{len(result.errors)} line(s) skipped", style="yellow")
+    if errors:
+        err_console.print(f"{len(errors)} line(s) skipped", style="yellow")
         raise typer.Exit(1)
 
 
@@ -143,8 +167,7 @@ def backtest(
     when = _as_of(as_of)
     summaries = []
     for chosen in loaded:
-        result = _replay(events, chosen, when, strict=False)
-        summaries.append(summarize(result.leads.values()))
+        summaries.append(_fast(events, chosen, when, strict=False).summary)
     names = [f"{p.name} ({p.version[:8]})" for p in loaded]
 
     def pct(value: float | None) -> str:

@@ -400,6 +400,8 @@ def _on_handoff_requested(state: LeadState, event: Event, rules: Rules, effects:
     state.handoff_from = event.data["from"]
     state.handoff_to = event.get("to")
     state.attributes["handoff_fields"] = fields
+    # A second complete handoff replaces the first: its acceptance clock ends here.
+    _stop_open(state, rules, "acceptance", at, f"superseded by a handoff to {state.handoff_to or 'routing'}", effects, cancel=True)
     rule = rules.stage("acceptance", state.source, state.tier)
     if isinstance(rule, StageRule):
         _start_clock(state, rules, "acceptance", at, state.handoff_to, rule, effects)
@@ -411,7 +413,7 @@ def _accept(state: LeadState, rules: Rules, at: datetime, rep: str, reason: str,
     _stop_open(state, rules, "acceptance", at, reason, effects)
     _cancel(state, "acceptance")
     state.status = "accepted"
-    if state.owner != rep:
+    if rep and state.owner != rep:  # an opportunity without any known rep keeps the owner
         state.owner = rep
         state.owners.append(rep)
 
@@ -437,14 +439,15 @@ def _on_handoff_rejected(state: LeadState, event: Event, rules: Rules, effects: 
     state.status = "qualified"
     state.handoff_to = None
     rule = rules.stage("handoff", state.source, state.tier)
-    if isinstance(rule, StageRule):
+    if isinstance(rule, StageRule) and state.open_clock("handoff") is None:
         _start_clock(state, rules, "handoff", at, state.handoff_from or state.owner, rule, effects)
 
 
 def _on_opportunity(state: LeadState, event: Event, rules: Rules, effects: list[Effect]) -> None:
     _stop_open(state, rules, "follow_up", event.at, "opportunity created", effects)
     if state.status == "handed_off":
-        _accept(state, rules, event.at, event.get("rep") or state.handoff_to or state.owner or "", "opportunity created", effects)
+        who = event.get("rep") or state.handoff_to or state.owner or ""
+        _accept(state, rules, event.at, who, "opportunity created", effects)
     state.status = "opportunity"
     state.attributes["opportunity_amount"] = event.data["amount"]
     _cancel(state, "activity")

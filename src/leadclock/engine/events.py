@@ -36,7 +36,8 @@ FIELDS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
          "country": _STR, "account": _STR, "value": _NUM, "tier": _STR, "score": _NUM,
          "name": _STR, "team": _STR},
     ),
-    "lead.updated": ({}, {}),  # any attributes
+    # any attributes; the ones the engine reads must have the right type
+    "lead.updated": ({}, {"tier": _STR, "score": _NUM, "employees": _INT, "value": _NUM}),
     "engagement": ({"action": _STR}, {}),
     "lead.assigned": ({"rep": _STR}, {"by": _STR}),
     "activity": ({"rep": _STR, "channel": _STR, "outcome": _STR}, {"next_step": _STR, "note": _STR}),
@@ -85,7 +86,12 @@ def parse_time(value: Any, name: str = "at") -> datetime:
     return moment.astimezone(UTC)
 
 
+_INT_LIMIT = 2**63  # beyond a 64-bit integer a number is a typo, and float() would overflow
+
+
 def _check_kind(name: str, value: Any, kind: str) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _INT_LIMIT:
+        raise EventError(name, f"number out of range: {value}")
     ok = {
         _STR: isinstance(value, str) and value != "",
         _NUM: isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value),

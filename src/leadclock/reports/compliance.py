@@ -50,7 +50,8 @@ def summarize(leads: Iterable[LeadState]) -> dict[str, Any]:
                 rep_leads[clock.owner].add(lead.lead)
                 if clock.outcome == "breached":
                     rep_breached[clock.owner].add(lead.lead)
-            if clock.stage == "first_contact" and clock.stopped_at is not None and clock.business_seconds is not None:
+            # Only contacts that happened count in response times (not reassigned-away clocks).
+            if clock.stage == "first_contact" and clock.outcome in ("met", "breached") and clock.stopped_at is not None and clock.business_seconds is not None:
                 first_contact.append(clock.business_seconds)
                 if clock.owner:
                     rep_first[clock.owner].append(clock.business_seconds)

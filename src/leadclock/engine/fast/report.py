@@ -1,0 +1,299 @@
+"""From the clock table to clocks.csv, leads.csv and the compliance summary.
+
+Every value is formatted the way reports/compliance.py formats the reference's objects
+(`datetime.isoformat()`, `f"{seconds:.3f}"`, `round(...)`, `statistics.fmean`), so the files are
+byte-identical; the property tests in tests/test_columnar.py hold them to it.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from leadclock.engine.fast.machine import (
+    CHANNEL_NAMES,
+    EVENT_STATUSES,
+    NONE,
+    OUTCOME_NAMES,
+    R_ACCEPTED_BY,
+    R_ACT_FC,
+    R_ASSIGNED_TO,
+    R_ATTEMPTS,
+    R_CLOSED,
+    R_DEAL,
+    R_DEC_ASSIGN,
+    R_DEC_CONTACT,
+    R_DECIDED,
+    R_DECISION,
+    R_FIRST_AE,
+    R_FU_ACT,
+    R_HANDED,
+    R_HANDED_TO,
+    R_HO_QUAL,
+    R_NONE,
+    R_NURTURE,
+    R_OPP,
+    R_REACHED,
+    R_REASSIGNED,
+    R_REJECTED,
+    R_STATUS,
+    STAGES,
+    STATUS_NAMES,
+    Machine,
+)
+from leadclock.engine.rules import Rules
+from leadclock.reports.compliance import CLOCK_COLUMNS
+
+OUTCOMES = ("met", "breached", "open", "cancelled")
+MET, BREACHED, OPEN, CANCELLED = range(4)
+LEAD_COLUMNS = ["lead", "source", "tier", "owner", "status", "within_sla"]
+
+
+def reason_text(tpl: int, a: int, b: int, c: int, names: list[str], reasons: list[str]) -> str:
+    """The reason string core.py writes for a stop, from its template and arguments."""
+
+    def why(status: int, reason: int) -> str:
+        text = reasons[reason] if reason >= 0 else ""
+        return EVENT_STATUSES[status] + (f": {text}" if text else "")
+
+    return {
+        R_NONE: lambda: "",
+        R_ASSIGNED_TO: lambda: f"assigned to {names[a]}",
+        R_REASSIGNED: lambda: f"reassigned from {names[a]} to {names[b]}",
+        R_ACT_FC: lambda: f"{CHANNEL_NAMES[a]} by {names[b]} ({OUTCOME_NAMES[c]})",
+        R_REACHED: lambda: f"lead reached ({CHANNEL_NAMES[a]}, {OUTCOME_NAMES[b]})",
+        R_ATTEMPTS: lambda: f"{a} attempts made",
+        R_FIRST_AE: lambda: f"first AE contact by {names[a]}",
+        R_FU_ACT: lambda: f"{CHANNEL_NAMES[a]} by {names[b]}",
+        R_DECISION: lambda: f"decision {why(a, b)}",
+        R_DECIDED: lambda: f"decided ({EVENT_STATUSES[a]})",
+        R_DEC_CONTACT: lambda: f"decided before contact ({EVENT_STATUSES[a]})",
+        R_DEC_ASSIGN: lambda: f"decided before assignment ({EVENT_STATUSES[a]})",
+        R_STATUS: lambda: f"status {EVENT_STATUSES[a]}",
+        R_NURTURE: lambda: "moved to nurture",
+        R_CLOSED: lambda: f"closed ({why(a, b)})",
+        R_HO_QUAL: lambda: "handed off (qualified)",
+        R_HANDED: lambda: "handed off",
+        R_HANDED_TO: lambda: f"handed off to {names[a] if a >= 0 else 'routing'}",
+        R_ACCEPTED_BY: lambda: f"accepted by {names[a]}",
+        R_REJECTED: lambda: f"rejected by {names[a]}: {reasons[b]}",
+        R_OPP: lambda: "opportunity created",
+        R_DEAL: lambda: "deal closed",
+    }[tpl]()
+
+
+def _deadline(rules: Rules, calendar: str, start: np.ndarray, duration: Any) -> np.ndarray:
+    """Rules.deadline over an array of starts (int µs); same arithmetic, vectorised."""
+    cal = rules.calendars[calendar]
+    moments = start.view("datetime64[us]")
+    if duration.kind == "same_day":
+        out = cal.day_end(moments)
+    else:
+        out = cal.add(moments, float(duration.seconds(cal.business_day_seconds) or 0.0))
+    return np.asarray(out, dtype="datetime64[us]").view(np.int64)
+
+
+
+def clock_facts(m: Machine, rules: Rules, when: int | None) -> dict[str, np.ndarray]:
+    """Deadlines, outcomes, maximums and business time of every clock, in bulk."""
+    c = m.clocks
+    n = len(c["lead"])
+    start, stop, stopped = c["start"], c["stop"], c["stopped"]
+    due = np.zeros(n, dtype=np.int64)
+    max_at = np.zeros(n, dtype=np.int64)
+    has_max = np.zeros(n, dtype=bool)
+    busy_us = np.zeros(n, dtype=np.int64)
+    rule = c["rule"]
+    for rid in np.unique(rule).tolist():
+        sel = np.flatnonzero(rule == rid)
+        info = m.rules[rid]
+        due[sel] = _deadline(rules, info.calendar, start[sel], info.target)
+        if info.max is not None:
+            max_at[sel] = _deadline(rules, info.calendar, start[sel], info.max)
+            has_max[sel] = True
+        done = sel[stopped[sel]]
+        if len(done):
+            cal = rules.calendars[info.calendar]
+            seconds = cal.elapsed(start[done].view("datetime64[us]"),
+                                  stop[done].view("datetime64[us]"))
+            busy_us[done] = np.rint(np.asarray(seconds) * 1e6).astype(np.int64)
+    late = stop > due
+    outcome = np.where(stopped, np.where(c["cancel"] & ~late, CANCELLED,
+                                         np.where(late, BREACHED, MET)), OPEN)
+    if when is not None:
+        outcome = np.where(~stopped & (when > due), BREACHED, outcome)
+        over = np.where(stopped, stop > max_at, when > max_at)
+    else:
+        over = np.where(stopped, stop > max_at, False)
+    return {"due": due, "max": max_at, "has_max": has_max, "outcome": outcome,
+            "exceeded": has_max & over, "busy_us": busy_us}
+
+
+def iso(us: pl.Expr, fractions: bool = True) -> pl.Expr:
+    """datetime.isoformat() of a UTC instant given in µs (microseconds only when not zero)."""
+    moment = pl.from_epoch(us, time_unit="us")
+    whole = moment.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    if not fractions:
+        return whole
+    return (pl.when(us % 1_000_000 == 0).then(whole)
+            .otherwise(moment.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00")))
+
+
+def seconds_text(us: np.ndarray) -> pl.Series:
+    """f"{us / 1e6:.3f}" without a Python call per value.
+
+    Rounding to the millisecond in integers agrees with formatting the float except on an exact
+    half millisecond (where the float's binary value decides) and for huge values: those few
+    are formatted by Python itself.
+    """
+    ms = (us + 500) // 1000
+    text = pl.format("{}.{}", pl.Series(ms // 1000), pl.Series(ms % 1000).cast(pl.String)
+                     .str.zfill(3))
+    out = pl.select(text.alias("s")).to_series()
+    odd = np.flatnonzero((us % 1000 == 500) | (us > 2**50))
+    if len(odd):
+        fixed = [f"{float(v) / 1e6:.3f}" for v in us[odd].tolist()]
+        out = out.scatter(odd, fixed)
+    return out
+
+
+def clocks_frame(m: Machine, facts: dict[str, np.ndarray], rows: np.ndarray,
+                 version: str) -> pl.DataFrame:
+    """clocks.csv rows for the clocks `rows` (indexes into the clock table)."""
+    c = m.clocks
+    names = pl.Series(["", *m.names[1:]]) if m.names else pl.Series([""])
+    owner = c["owner"][rows]
+    owner_text = names.gather(np.where(owner > 0, owner, 0))
+    tpl, ra, rb, rc = c["tpl"][rows], c["ra"][rows], c["rb"][rows], c["rc"][rows]
+    key = pl.DataFrame({"tpl": tpl, "ra": ra, "rb": rb, "rc": rc})
+    distinct = key.unique()
+    texts = [reason_text(int(t), int(a), int(b), int(x), m.names, m.reasons)
+             for t, a, b, x in distinct.iter_rows()]
+    reason = key.join(distinct.with_columns(reason=pl.Series(texts, dtype=pl.String)),
+                      on=["tpl", "ra", "rb", "rc"], how="left", maintain_order="left"
+                      ).get_column("reason")
+    targets = pl.Series([r.text for r in m.rules] or [""], dtype=pl.String)
+    stopped = c["stopped"][rows]
+    frame = pl.DataFrame({
+        "lead": pl.Series(m.leads).gather(c["lead"][rows]),
+        "stage": pl.Series(STAGES).gather(c["stage"][rows].astype(np.int64)),
+        "seq": c["seq"][rows],
+        "rep": owner_text,
+        "start": c["start"][rows], "due": facts["due"][rows], "max": facts["max"][rows],
+        "has_max": facts["has_max"][rows], "stop": c["stop"][rows], "stopped": stopped,
+        "outcome": pl.Series(OUTCOMES).gather(facts["outcome"][rows]),
+        "exceeded_max": facts["exceeded"][rows].astype(np.int64),
+        "busy": seconds_text(facts["busy_us"][rows]),
+        "target": targets.gather(c["rule"][rows]),
+        "reason": reason,
+    })
+    # Second-resolution histories (the usual case) need one strftime per column, not two.
+    frac = bool(np.any(np.concatenate([c["start"][rows], facts["due"][rows], facts["max"][rows],
+                                       c["stop"][rows]]) % 1_000_000))
+    return frame.select(
+        "lead", "stage", "seq", "rep",
+        iso(pl.col("start"), frac).alias("started_at"),
+        iso(pl.col("due"), frac).alias("due_at"),
+        pl.when(pl.col("has_max")).then(iso(pl.col("max"), frac)).otherwise(pl.lit(""))
+        .alias("max_at"),
+        pl.when(pl.col("stopped")).then(iso(pl.col("stop"), frac)).otherwise(pl.lit(""))
+        .alias("stopped_at"),
+        "outcome", "exceeded_max",
+        pl.when(pl.col("stopped")).then(pl.col("busy")).otherwise(pl.lit(""))
+        .alias("business_seconds"),
+        "target", pl.lit(version).alias("policy_version"), "reason",
+    )
+
+
+def leads_frame(m: Machine, within: np.ndarray, rows: np.ndarray) -> pl.DataFrame:
+    names = pl.Series(m.names or [""])
+    owner = m.owner[rows]
+    tier = m.tier[rows]
+    return pl.DataFrame({
+        "lead": pl.Series(m.leads).gather(rows),
+        "source": pl.Series(m.sources or [""]).gather(np.maximum(m.source[rows], 0)),
+        "tier": pl.Series(["", *m.tiers]).gather(tier + 1),
+        "owner": names.gather(np.where(owner > 0, owner, 0)),
+        "status": pl.Series(STATUS_NAMES).gather(m.status[rows]),
+        "within_sla": within[rows].astype(np.int64),
+    })
+
+
+# ---------------------------------------------------------------------------------- summary
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 2) if whole else None
+
+
+def _rate(met: int, breached: int) -> dict[str, Any]:
+    return {"met": met, "breached": breached, "compliance": _pct(met, met + breached)}
+
+
+def summarize_arrays(*, n_leads: int, lead_source: list[str], lead_within: np.ndarray,
+                     c_lead: np.ndarray, c_stage: np.ndarray, c_owner: np.ndarray,
+                     c_outcome: np.ndarray, c_busy: np.ndarray, owner_names: list[str]
+                     ) -> dict[str, Any]:
+    """reports.compliance.summarize over columns (owner code <= 0 is "no owner")."""
+    within_total = int(lead_within.sum())
+    counts = np.bincount(c_stage * 4 + c_outcome, minlength=4 * len(STAGES)).reshape(-1, 4)
+    fc = (c_stage == STAGES.index("first_contact")) & ~np.isnan(c_busy) & (c_outcome != CANCELLED)
+    first = c_busy[fc]
+    by_rep: dict[str, Any] = {}
+    owned = (c_owner > 0) & (c_outcome != CANCELLED)
+    if owned.any():
+        span = int(c_lead.max()) + 1
+        pairs = np.unique(c_owner[owned].astype(np.int64) * span + c_lead[owned])
+        lead_count = np.bincount(pairs // span, minlength=len(owner_names))
+        bad = owned & (c_outcome == BREACHED)
+        bpairs = np.unique(c_owner[bad].astype(np.int64) * span + c_lead[bad])
+        breached = np.bincount(bpairs // span, minlength=len(owner_names))
+        fc_owned = fc & (c_owner > 0)
+        order = np.argsort(c_owner[fc_owned], kind="stable")
+        fc_owner, fc_busy = c_owner[fc_owned][order], c_busy[fc_owned][order]
+        bounds = np.searchsorted(fc_owner, np.arange(len(owner_names) + 1))
+        for code in np.flatnonzero(lead_count).tolist():
+            leads_n = int(lead_count[code])
+            good = leads_n - int(breached[code])
+            times = fc_busy[bounds[code]:bounds[code + 1]]
+            by_rep[owner_names[code]] = {
+                "leads": leads_n, "within_sla": good, "compliance": _pct(good, leads_n),
+                "average_first_contact_seconds": (round(math.fsum(times.tolist()) / len(times), 1)
+                                                  if len(times) else None),
+            }
+    source_total: dict[str, int] = {}
+    source_within: dict[str, int] = {}
+    if n_leads:
+        frame = pl.DataFrame({"s": lead_source, "w": lead_within.astype(np.int64)})
+        for s, total, good in frame.group_by("s").agg(pl.len(), pl.col("w").sum()).iter_rows():
+            source_total[s] = int(total)
+            source_within[s] = int(good)
+    values = first.tolist()
+    return {
+        "leads": n_leads,
+        "within_sla": within_total,
+        "compliance": _pct(within_total, n_leads),
+        "first_contact_business_seconds": {
+            "count": len(values),
+            "average": round(math.fsum(values) / len(values), 1) if values else None,
+            "median": round(statistics.median(values), 1) if values else None,
+        },
+        "by_stage": {
+            stage: {**_rate(int(row[0]), int(row[1])), "open": int(row[2]), "cancelled": int(row[3])}
+            for stage, row in zip(STAGES, counts, strict=True) if int(row.sum())
+        },
+        "by_rep": {rep: by_rep[rep] for rep in sorted(by_rep)},
+        "by_source": {
+            s: {"leads": source_total[s], "within_sla": source_within[s],
+                "compliance": _pct(source_within[s], source_total[s])}
+            for s in sorted(source_total)
+        },
+    }
+
+
+__all__ = ["CLOCK_COLUMNS", "LEAD_COLUMNS", "NONE", "clock_facts", "clocks_frame", "iso",
+           "leads_frame", "reason_text", "seconds_text", "summarize_arrays"]

@@ -1,0 +1,268 @@
+"""The columnar replay equals the reference engine, byte for byte (DESIGN principle 1).
+
+Each case runs the reference (`load_event_file`/`read_events` + `run` + `summarize` +
+`write_outputs`) and `fast_replay` + `write_fast_outputs` on the same lines and compares the three
+files, the errors and the duplicate count: random histories (the strategy of test_engine.py,
+extended with every event type, duplicates, bad lines and an as-of in the middle) and demo
+generator histories.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from leadclock.engine.columnar import fast_replay, write_fast_outputs
+from leadclock.engine.replay import LineError, read_events, run
+from leadclock.engine.rules import compile_rules
+from leadclock.policy import load_preset
+from leadclock.reports.compliance import summarize, write_outputs
+
+PRESETS = ["b2b-saas", "lead-types", "smb", "enterprise"]
+RULES = {name: compile_rules(load_preset(name)) for name in PRESETS}
+REPS = ["a", "b", "c", "ae-1"]
+FIELDS = ["budget", "authority", "need", "timeline", "next_step"]
+
+
+def reference(lines: list[str], rules, as_of: datetime | None):  # type: ignore[no-untyped-def]
+    numbered, errors = [], []
+    for number, item in read_events(lines):
+        (errors if isinstance(item, LineError) else numbered).append(
+            item if isinstance(item, LineError) else (number, item))
+    result = run(numbered, rules, as_of)
+    return result, sorted(errors + result.errors, key=lambda e: e.line)
+
+
+def assert_same(lines: list[str], rules, as_of: datetime | None, tmp: Path,  # type: ignore[no-untyped-def]
+                as_file: bool = False) -> None:
+    result, errors = reference(lines, rules, as_of)
+    summary = summarize(result.leads.values())
+    write_outputs(tmp / "ref", result.leads, summary)
+    source: list[str] | Path = lines
+    if as_file:
+        source = tmp / "events.jsonl"
+        source.write_text("".join(line if line.endswith("\n") else line + "\n" for line in lines),
+                          encoding="utf-8")
+    fast = fast_replay(source, rules, as_of)
+    write_fast_outputs(tmp / "fast", fast)
+    for name in ("clocks.csv", "leads.csv", "summary.json"):
+        ref_bytes = (tmp / "ref" / name).read_bytes()
+        fast_bytes = (tmp / "fast" / name).read_bytes()
+        assert fast_bytes == ref_bytes, f"{name} differs"
+    assert fast.summary == summary
+    assert fast.errors == errors
+    assert fast.duplicates == result.duplicates
+    assert fast.as_of == result.as_of
+    cli = {**summary, "policy_version": result.policy_version,
+           "as_of": result.as_of.isoformat() if result.as_of else None,
+           "events": {"duplicates": result.duplicates, "rejected": len(errors)}}
+    assert fast.cli_summary() == cli
+
+
+# --------------------------------------------------------------------------- random histories
+
+BAD_LINES = [
+    "{not json",
+    "",
+    "   ",
+    "[1, 2]",
+    '{"id": "x1", "type": "lead.teleported", "at": "2026-07-08T10:00:00+09:00", "lead": "L0"}',
+    '{"id": "x2", "type": "lead.assigned", "at": "2026-07-08T10:00:00+09:00", "lead": "L0"}',
+    '{"id":"x3","type":"activity","at":"yesterday","lead":"L0","rep":"a","channel":"call","outcome":"connected"}',
+    '{"id":"x4","type":"lead.assigned","at":"2026-07-08T10:00:00+09:00","lead":"L0","rep":5}',
+    '{"id":"x5","type":"lead.assigned","at":"2026-07-08T10:00:00+09:00","lead":"L0","rep":"a","rep":7}',
+    '{"id":"x6","type":"activity","at":"2026-07-08T10:00:00+09:00","lead":"L0","rep":"a","channel":"fax","outcome":"sent"}',
+    '{"id":"x7","type":"lead.status","at":"2026-07-08T10:00:00+09:00","lead":"L0","status":"garbage"}',
+    '{"id":"x8","type":"deal.closed","at":"2026-07-08T10:00:00+09:00","lead":"L0","won":"yes","amount":5}',
+    '{"id":"x9","type":"opportunity.created","at":"2026-07-08T10:00:00+09:00","lead":"L0","amount":-1}',
+    '{"id":"x10","type":"lead.created","at":"2026-02-30T10:00:00+09:00","lead":"L9","source":"webinar"}',
+    '{"id":"x11","type":"lead.created","at":"2026-07-08T10:00:00","lead":"L9","source":"webinar"}',
+    '{"id":"","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"L9","source":"webinar"}',
+    '{"id":"x12","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"L9","source":"webinar","employees":1.0}',
+    '{"id":"x13","type":"lead.status","at":"2026-07-08T10:00:00+09:00","lead":"L0","status":"nurture","revisit":"2026-13-01"}',
+    '{"id":"x14","type":"activity","at":"2026-07-08T10:00:00+09:00","lead":"L0","rep":"a\\tb","channel":"call","outcome":"busy"}',
+    '{"id":"x15","type":"handoff.requested","at":"2026-07-08T10:00:00+09:00","lead":"L0","from":"a","fields":"all"}',
+]
+
+
+@st.composite
+def histories(draw):  # type: ignore[no-untyped-def]
+    """test_engine.histories, extended: every event type, odd values, duplicates, bad lines."""
+    events: list[dict] = []
+    n = 0
+    base = datetime(2026, 7, 6, 0, 0, tzinfo=UTC)
+    for lead in range(draw(st.integers(1, 4))):
+        lid = f"L{lead}"
+        when = [base + timedelta(minutes=draw(st.integers(0, 3000)))]
+
+        def add(kind, lid=lid, when=when, **fields):  # type: ignore[no-untyped-def]
+            nonlocal n
+            n += 1
+            zone = draw(st.sampled_from(["+09:00", "+00:00", "-05:30"]))
+            hours, minutes = int(zone[1:3]), int(zone[4:6])
+            offset = timedelta(hours=hours, minutes=minutes) * (1 if zone[0] == "+" else -1)
+            local = (when[0] + offset).replace(tzinfo=None).isoformat()
+            events.append({"id": f"{lid}-{n}", "type": kind, "at": local + zone, "lead": lid, **fields})
+
+        if draw(st.integers(0, 9)) == 0:  # an event before the lead exists
+            add("lead.assigned", rep=draw(st.sampled_from(REPS)))
+            when[0] += timedelta(minutes=draw(st.integers(0, 30)))
+        if draw(st.integers(0, 12)):
+            created: dict = {"source": draw(st.sampled_from(
+                ["demo_request", "webinar", "content_download", "chat", "mystery", "inbound_demo"]))}
+            if draw(st.booleans()):
+                created["tier"] = draw(st.sampled_from(["hot", "warm", "cold", "lukewarm"]))
+            if draw(st.integers(0, 3)) == 0:
+                created["score"] = draw(st.sampled_from([10, 50, 79.5, 80, 95]))
+            add("lead.created", **created)
+        for _ in range(draw(st.integers(0, 12))):
+            when[0] += timedelta(minutes=draw(st.integers(0, 900)))
+            kind = draw(st.sampled_from(
+                ["assign", "call", "call", "call", "status", "handoff", "accept", "reject", "opp",
+                 "deal", "engage", "update", "created", "meeting"]))
+            if kind == "assign":
+                add("lead.assigned", rep=draw(st.sampled_from(REPS)))
+            elif kind == "call":
+                add("activity", rep=draw(st.sampled_from(REPS)),
+                    channel=draw(st.sampled_from(["call", "email", "sms"])),
+                    outcome=draw(st.sampled_from(["no_answer", "connected", "replied", "sent",
+                                                  "voicemail"])))
+            elif kind == "meeting":
+                add("activity", rep=draw(st.sampled_from(REPS)), channel="meeting",
+                    outcome=draw(st.sampled_from(["held", "booked", "no_show"])))
+            elif kind == "status":
+                status = draw(st.sampled_from(["qualified", "disqualified", "nurture", "recycled",
+                                               "garbage", "unreachable", "in_progress"]))
+                fields = {"reason": draw(st.sampled_from(["fit", "no, budget", 'say "no"']))}
+                if status in ("qualified", "nurture", "in_progress") and draw(st.booleans()):
+                    fields = {}
+                if status == "nurture" and draw(st.booleans()):
+                    fields["revisit"] = "2026-10-01"
+                add("lead.status", status=status, **fields)
+            elif kind == "handoff":
+                chosen = draw(st.lists(st.sampled_from(FIELDS), unique=True))
+                fields = {f: draw(st.sampled_from(["x", ""])) for f in chosen}
+                extra = {"to": draw(st.sampled_from(REPS))} if draw(st.integers(0, 3)) else {}
+                add("handoff.requested", **{"from": "a", **extra, "fields": fields})
+            elif kind == "accept":
+                add("handoff.accepted", rep=draw(st.sampled_from(REPS)))
+            elif kind == "reject":
+                add("handoff.rejected", rep="ae-1", reason="wrong_icp")
+            elif kind == "opp":
+                extra = {"rep": "ae-1"} if draw(st.booleans()) else {}
+                add("opportunity.created", amount=1000, **extra)
+            elif kind == "deal":
+                add("deal.closed", won=draw(st.booleans()), amount=900)
+            elif kind == "engage":
+                add("engagement", action="download")
+            elif kind == "update":
+                update = draw(st.sampled_from([{"title": "VP"}, {"tier": "hot"}, {"tier": "cold"},
+                                               {"tier": "nope"}, {"tier": 5}]))
+                add("lead.updated", **update)
+            else:
+                add("lead.created", source="webinar")  # a second creation: an alert only
+    if draw(st.booleans()):
+        events.append({"id": "avail-1", "type": "rep.availability",
+                       "at": (base + timedelta(minutes=draw(st.integers(0, 9000)))).isoformat(),
+                       "rep": "a", "status": "away"})
+    lines = [json.dumps(e, ensure_ascii=False, separators=(",", ":")) for e in events]
+    rnd = random.Random(draw(st.integers(0, 2**16)))
+    rnd.shuffle(lines)
+    # Re-delivered events (same id), sometimes with other content: the first one counts.
+    for line in draw(st.lists(st.sampled_from(lines), max_size=3)) if lines else []:
+        lines.insert(rnd.randrange(len(lines) + 1), line)
+    if lines and draw(st.booleans()):
+        spaced = json.loads(lines[0])
+        lines[0] = json.dumps(spaced, ensure_ascii=False)  # non-canonical: the exact path
+    for bad in draw(st.lists(st.sampled_from(BAD_LINES), max_size=3)):
+        lines.insert(rnd.randrange(len(lines) + 1), bad)
+    as_of = None
+    if draw(st.booleans()):
+        as_of = base + timedelta(minutes=draw(st.integers(0, 12000)))
+    return lines, as_of, draw(st.sampled_from(PRESETS))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(histories())
+def test_random_histories_match_the_reference(tmp_path_factory, case):  # type: ignore[no-untyped-def]
+    lines, as_of, preset = case
+    assert_same(lines, RULES[preset], as_of, tmp_path_factory.mktemp("h"))
+
+
+def test_file_input_with_crlf_and_bad_lines(tmp_path: Path) -> None:
+    lines = [
+        '{"id":"1","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"L-1","source":"demo_request"}\r',
+        "{oops",
+        '{"id":"2","type":"lead.assigned","at":"2026-07-08T10:00:20+09:00","lead":"L-1","rep":"yamada"}',
+        '{"id":"3","type":"activity","at":"2026-07-08T10:18:20+09:00","lead":"L-1","rep":"yamada","channel":"call","outcome":"connected","note":"caf\\u00e9 \\"x\\""}',
+        '{"id":"4","type":"lead.assigned","at":"2026-07-08T10:00:00+09:00","lead":"L-404","rep":"a"}',
+        '{"id":"2","type":"lead.assigned","at":"2026-07-08T10:00:20+09:00","lead":"L-1","rep":"other"}',
+    ]
+    assert_same(lines, RULES["b2b-saas"], None, tmp_path, as_file=True)
+
+
+def test_reasons_with_commas_quotes_and_carriage_returns(tmp_path: Path) -> None:
+    lines = [
+        '{"id":"1","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"L,1","source":"webinar"}',
+        '{"id":"2","type":"lead.assigned","at":"2026-07-08T10:00:20+09:00","lead":"L,1","rep":"sa\\rto"}',
+        '{"id":"3","type":"lead.status","at":"2026-07-08T11:00:00+09:00","lead":"L,1","status":"disqualified","reason":"no \\"budget\\", sorry"}',
+    ]
+    assert_same(lines, RULES["b2b-saas"], None, tmp_path)
+
+
+# --------------------------------------------------------------------------- demo histories
+
+
+def demo_lines(seed: int, days: int = 10, per_day: float = 30) -> list[str]:
+    from leadclock.sim.demo import generate
+
+    return [json.dumps(e, ensure_ascii=False, separators=(",", ":"))
+            for e in generate(seed=seed, days=days, leads_per_day=per_day,
+                              start=date(2026, 10, 1))]
+
+
+@pytest.mark.parametrize("seed", [1, 7, 42])
+def test_demo_histories_match_the_reference(tmp_path: Path, seed: int) -> None:
+    lines = demo_lines(seed)
+    assert_same(lines, RULES["b2b-saas"], None, tmp_path / "all", as_file=True)
+    middle = datetime(2026, 10, 6, 3, 30, tzinfo=UTC)
+    assert_same(lines, RULES["b2b-saas"], middle, tmp_path / "middle")
+
+
+def test_demo_history_under_other_presets(tmp_path: Path) -> None:
+    lines = demo_lines(3, days=6)
+    for preset in ("lead-types", "smb", "enterprise"):
+        assert_same(lines, RULES[preset], None, tmp_path / preset)
+
+
+def test_demo_leads_are_almost_all_handled_by_the_columnar_port() -> None:
+    """The classification: leads the port does not model go to the reference engine."""
+    result = fast_replay(demo_lines(11, days=20, per_day=40), RULES["b2b-saas"])
+    stats = result.stats
+    assert stats["leads"] > 500
+    assert stats["complex_leads"] / stats["leads"] <= 0.10
+    assert stats["slow_lines"] == 0  # generator lines all take the fast parse
+
+
+def test_complex_leads_go_through_the_reference(tmp_path: Path) -> None:
+    """Two complete handoffs in a row leave two acceptance clocks running in the reference."""
+    fields = {f: "x" for f in FIELDS}
+    rows = [
+        {"id": "1", "type": "lead.created", "at": "2026-07-08T10:00:00+09:00", "lead": "L-1", "source": "webinar"},
+        {"id": "2", "type": "lead.assigned", "at": "2026-07-08T10:00:10+09:00", "lead": "L-1", "rep": "a"},
+        {"id": "3", "type": "lead.status", "at": "2026-07-08T11:00:00+09:00", "lead": "L-1", "status": "qualified"},
+        {"id": "4", "type": "handoff.requested", "at": "2026-07-08T12:00:00+09:00", "lead": "L-1", "from": "a", "to": "b", "fields": fields},
+        {"id": "5", "type": "handoff.requested", "at": "2026-07-08T13:00:00+09:00", "lead": "L-1", "from": "a", "to": "c", "fields": fields},
+        {"id": "6", "type": "handoff.accepted", "at": "2026-07-09T13:00:00+09:00", "lead": "L-1", "rep": "c"},
+        {"id": "7", "type": "lead.created", "at": "2026-07-08T10:00:00+09:00", "lead": "L-2", "source": "webinar"},
+    ]
+    lines = [json.dumps(r) for r in rows]
+    result = fast_replay(lines, RULES["b2b-saas"])
+    assert result.stats["complex_leads"] == 1
+    assert_same(lines, RULES["b2b-saas"], None, tmp_path)
