@@ -240,6 +240,9 @@ def check_policy(policy: Policy) -> list[tuple[Path, str]]:
         problems.extend(_check_calendar(name, calendar))
     problems.extend(_check_slas(policy))
     problems.extend(_check_references(policy))
+    from leadclock.routing.checks import check_routing  # importing routing loads the policy package
+
+    problems.extend(check_routing(policy))
     return problems
 
 
