@@ -118,11 +118,40 @@ def replay(
     as_of: AsOfOpt = None,
     strict: StrictOpt = False,
     engine: EngineOpt = "fast",
+    routed: Annotated[bool, typer.Option("--route", help="Let the policy's routing assign the leads (the history's own assignments are ignored).")] = False,
 ) -> None:
     """Replay a history under a policy: every clock, met or breached, and the compliance summary."""
     chosen = resolve_policy(policy, preset)
     when = _as_of(as_of)
-    if engine == "fast":
+    if routed:
+        from leadclock.engine.routed import run_routed
+        from leadclock.routing import reassignment_rate
+
+        if not chosen.routing.rules:
+            raise fail("--route needs a policy with routing rules (routing.rules)")
+        if not events.exists():
+            raise fail(f"--events: no such file {events}")
+        numbered, parse_errors = load_event_file(events)
+        if strict and parse_errors:
+            _report_errors(parse_errors[:1], strict=True)
+        result, decisions = run_routed(numbered, compile_rules(chosen), when)
+        errors = sorted(parse_errors + result.errors, key=lambda e: e.line)
+        summary = summarize(result.leads.values())
+        rates = reassignment_rate(decisions)
+        summary["routing"] = {
+            "decisions": len(decisions),
+            "assigned": sum(1 for d in decisions if d.rep is not None),
+            "queued_after_hours": sum(1 for d in decisions if d.kind == "queue"),
+            "reassignment_rate": {team: {"rate": round(r.rate, 4), "flagged": r.flagged} for team, r in sorted(rates.items())},
+        }
+        summary["policy_version"] = result.policy_version
+        summary["as_of"] = result.as_of.isoformat() if result.as_of else None
+        summary["events"] = {"duplicates": result.duplicates, "rejected": len(errors)}
+        write_outputs(out, result.leads, summary)
+        for team, rate in sorted(rates.items()):
+            flag = "  ← over 10%: look at capacity and routing, not at the reps" if rate.flagged else ""
+            console.print(f"reassignment rate {team or '(no team)'}: {rate.rate:.1%}{flag}", highlight=False)
+    elif engine == "fast":
         from leadclock.engine.columnar import write_fast_outputs
 
         fast = _fast(events, chosen, when, strict)
