@@ -36,7 +36,8 @@ def message(key: str, **fields: object) -> OutboxMessage:
 
 
 def test_migration_0002_matches_the_models_and_downgrades(store: Store) -> None:
-    assert store.revision() == "0002"
+    head = store.revision()
+    assert head is not None and head >= "0002"
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
@@ -44,7 +45,7 @@ def test_migration_0002_matches_the_models_and_downgrades(store: Store) -> None:
         command.downgrade(store.alembic_config(connection), "0001")
     assert store.revision() == "0001"
     store.upgrade()
-    assert store.revision() == "0002"
+    assert store.revision() == head
     assert outbox.enqueue(store, [message("k")], now=T0) == 1
 
 

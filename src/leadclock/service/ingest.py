@@ -103,7 +103,7 @@ def _ingest(events: list[Event], errors: list[LineError], db: str | None, policy
 
 
 def ingest_into(store: Store, events: list[Event], errors: list[LineError], policy: Policy,
-                as_of: datetime | None, actor: str = "ingest") -> IngestReport:
+                as_of: datetime | None, actor: str = "ingest", now: datetime | None = None) -> IngestReport:
     """Store new events and recompute the leads they touch, evaluated at `as_of`.
 
     `as_of` None means "the latest event stored" (an imported history); the live service passes
@@ -134,7 +134,7 @@ def ingest_into(store: Store, events: list[Event], errors: list[LineError], poli
     store.save_effects(result.effects)
     for rep in result.unknown_reps:
         store.upsert_rep(rep, known=False)
-    now = datetime.now(UTC)  # edge code: the audit trail records when the ingest ran
+    now = now or datetime.now(UTC)  # edge code: the audit trail records when the ingest ran
     audit = [AuditEntry(now, actor, "events.ingested",
                         reason=f"{report.accepted} accepted, {report.duplicates} duplicate, {len(errors)} rejected")]
     for lead in result.leads.values():

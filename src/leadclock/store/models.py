@@ -261,3 +261,4 @@ __all__ = [
     "PolicyVersionRow", "RepRow", "UTCDateTime",
 ]
 from leadclock.store import outbox_models as outbox_models  # noqa: E402  (registers outbox, inbox on Base.metadata)
+from leadclock.store import token_models as token_models  # noqa: E402  (registers api_tokens on Base.metadata)

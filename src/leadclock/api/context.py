@@ -1,0 +1,193 @@
+"""What every route gets: the store, the clock, settings, limiter and per-process counters, and
+the dependencies that authenticate, rate-limit and authorise a request before its body is read.
+
+Routes read their bodies through `read_json` / `read_model` (not FastAPI body parameters) so that
+the order of answers is always 401, 429, 403, then 400/422: an anonymous caller learns nothing
+about a route's body schema, and bad JSON can never mask a missing token.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from pydantic import BaseModel, ValidationError
+
+from leadclock.api.auth import Principal, authenticate, authorize
+from leadclock.api.errors import ApiError, validation_details
+from leadclock.api.ratelimit import RateLimiter, retry_after
+from leadclock.api.settings import ApiSettings
+from leadclock.policy import Policy
+from leadclock.store import Store
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class AppContext:
+    store: Store
+    clock: Callable[[], datetime]
+    settings: ApiSettings
+    limiter: RateLimiter
+    # Policies are immutable per version (the version is a content hash), so a loaded one can be
+    # kept for the life of the process.
+    policies: dict[str, Policy] = field(default_factory=dict)
+    # Per-process counters for /metrics (events by outcome, webhook deliveries by result).
+    counters: Counter[tuple[str, str]] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, name: str, label: str, n: int = 1) -> None:
+        if n:
+            with self.lock:
+                self.counters[(name, label)] += n
+
+    def now(self) -> datetime:
+        """The app's clock in UTC. Effects' dedupe keys are made from the instant's text, so the
+        same moment must always be written the same way."""
+        moment = self.clock()
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError("the API clock must return tz-aware instants")
+        return moment.astimezone(UTC)
+
+    def policy(self, version: str) -> Policy | None:
+        cached = self.policies.get(version)
+        if cached is None:
+            cached = self.store.load_policy(version)
+            if cached is not None:
+                self.policies[version] = cached
+        return cached
+
+
+def get_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.leadclock
+    return context
+
+
+def rate_limit(context: AppContext, key: str) -> None:
+    wait = context.limiter.take(key)
+    if wait > 0:
+        raise ApiError(429, "rate_limited", f"too many requests; retry in {retry_after(wait)} s",
+                       headers={"Retry-After": retry_after(wait)})
+
+
+def current_principal(request: Request, context: Annotated[AppContext, Depends(get_context)]) -> Principal:
+    principal = authenticate(context.store, request.headers.get("authorization"), context.now())
+    rate_limit(context, f"token:{principal.token_id}")
+    request.state.principal = principal
+    return principal
+
+
+def require(permission: str) -> Callable[..., Principal]:
+    """A dependency: the caller, once it is known to hold `permission`."""
+
+    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        authorize(principal, permission)
+        return principal
+
+    dependency.__name__ = f"require_{permission.replace(':', '_')}"
+    return dependency
+
+
+# --------------------------------------------------------------------------- bodies
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def decode_json(body: bytes) -> Any:
+    """Strict JSON: no NaN/Infinity (PostgreSQL's json refuses them, so SQLite must too), valid
+    UTF-8, bounded nesting. Any failure is a 400 naming where."""
+    if not body.strip():
+        raise ApiError(400, "invalid_json", "the request body is empty; a JSON document was expected",
+                       field="(body)")
+    try:
+        return json.loads(body, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_json", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                       field="(body)") from None
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_json", "the body is not UTF-8 text", field="(body)") from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "JSON nested too deeply", field="(body)") from None
+    except ValueError as exc:  # NaN/Infinity, integers of more than 4300 digits
+        raise ApiError(400, "invalid_json", f"not valid JSON: {exc}", field="(body)") from None
+
+
+def text_problem(value: Any, path: str = "") -> tuple[str, str] | None:
+    """The first string (key or value) a database could not store as text: a NUL character
+    (PostgreSQL refuses it) or a lone surrogate (not encodable as UTF-8). Iterative, so a deeply
+    nested document cannot exhaust the stack."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            reason = _bad_text(item)
+            if reason:
+                return where or "(value)", reason
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                child_path = f"{where}.{key}" if where else str(key)
+                reason = _bad_text(str(key))
+                if reason:
+                    return child_path, f"key {reason}"
+                stack.append((child, child_path))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
+    return None
+
+
+def _bad_text(text: str) -> str | None:
+    if "\x00" in text:
+        return "contains a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains an unpaired surrogate (not valid Unicode)"
+    return None
+
+
+async def read_json(request: Request) -> Any:
+    value = decode_json(await request.body())
+    problem = text_problem(value)
+    if problem is not None:
+        raise ApiError(422, "invalid_text", f"{problem[0]}: {problem[1]}", field=problem[0])
+    return value
+
+
+def check_model(model: type[M], value: Any) -> M:
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        details = validation_details(exc.errors(include_url=False))
+        first = details[0] if details else {"field": "(body)", "reason": "is not valid"}
+        raise ApiError(422, "invalid_request", f"{first['field']}: {first['reason']}",
+                       field=first["field"], details=details) from None
+
+
+def body_of(model: type[M]) -> Callable[[Request], Awaitable[M]]:
+    """A dependency reading the JSON body as `model`; list it after the permission dependency."""
+
+    async def dependency(request: Request) -> M:
+        return check_model(model, await read_json(request))
+
+    dependency.__name__ = f"body_{model.__name__}"
+    return dependency
+
+
+def json_body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI for a body read by `body_of`, so /docs still shows it."""
+    return {"requestBody": {"required": True, "content": {
+        "application/json": {"schema": model.model_json_schema(ref_template="#/components/schemas/{model}")}}}}
+
+
+__all__ = [
+    "AppContext", "body_of", "check_model", "current_principal", "decode_json", "get_context",
+    "json_body_doc", "rate_limit", "read_json", "require", "text_problem",
+]

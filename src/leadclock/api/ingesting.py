@@ -1,0 +1,202 @@
+"""Events in over HTTP: validate each item, ingest the good ones, say what happened to every one.
+
+Shared by POST /events, POST /events:batch and the webhooks. Each item ends as exactly one of:
+accepted (stored now), duplicate (its id was stored before: nothing changes), rejected (with the
+field and the reason; nothing of it stored), or ignored (a webhook item we do not map).
+
+Ingest itself is `service.ingest.ingest_into`, the same path as `leadclock ingest` (DESIGN
+principle 1). Two things are added at this edge:
+- Principle 7, per lead: events about a lead already stored are evaluated under the policy
+  version that lead was started under; only new leads take the active policy.
+- The effects of a delivery are the effects of its leads that were not stored before it, so the
+  caller sees the assignment and the clocks its event started, and a re-delivery sees none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from leadclock.api import queries
+from leadclock.api.context import AppContext, text_problem
+from leadclock.api.errors import ApiError
+from leadclock.engine.events import Event, EventError, parse_event
+from leadclock.engine.replay import LineError
+from leadclock.engine.state import Effect, LeadState
+from leadclock.policy import Policy
+from leadclock.service.ingest import ingest_into
+from leadclock.store import Store
+
+Status = Literal["accepted", "duplicate", "rejected", "ignored"]
+
+# Instants outside these bounds are typos (a year 1 or 9999 from a bad CRM default), and the
+# engine's business calendars cannot count near the ends of datetime's range: such an event would
+# be stored and then fail every recompute of its lead. Refused here, before anything is stored.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class ItemResult:
+    index: int
+    id: str | None
+    status: Status
+    lead: str | None = None
+    type: str | None = None
+    field: str | None = None
+    reason: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": self.index, "id": self.id, "status": self.status}
+        if self.lead:
+            out["lead"] = self.lead
+        if self.type:
+            out["type"] = self.type
+        if self.status in ("rejected", "ignored"):
+            out["field"] = self.field
+            out["reason"] = self.reason
+        return out
+
+
+@dataclass
+class Outcome:
+    items: list[ItemResult]
+    effects: list[Effect] = field(default_factory=list)
+    leads: dict[str, LeadState] = field(default_factory=dict)
+
+    def count(self, status: Status) -> int:
+        return sum(1 for item in self.items if item.status == status)
+
+
+class _Recorder:
+    """The store, remembering which events `append_events` actually stored.
+
+    `ingest_into` reports counts only; a batch answers per item, and "accepted" must mean this
+    request stored it, even when another process delivers the same id at the same moment (only
+    the insert's own RETURNING knows that)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.stored: set[str] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def append_events(self, events: Any) -> tuple[list[Event], list[str]]:
+        stored, duplicates = self._store.append_events(events)
+        self.stored.update(e.id for e in stored)
+        return stored, duplicates
+
+
+def _raw_id(raw: Any) -> str | None:
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str | int) and not isinstance(raw.get("id"), bool):
+        return str(raw["id"])
+    return None
+
+
+def _check_instant(moment: datetime, name: str) -> None:
+    if not EARLIEST <= moment < LATEST:
+        raise EventError(name, f"{moment.isoformat()} is outside the accepted range "
+                               f"({EARLIEST.year}-01-01 to {LATEST.year}-01-01)")
+
+
+def parse_item(raw: Any) -> Event:
+    """parse_event, plus what the database and the engine need beyond the event contract."""
+    problem = text_problem(raw)
+    if problem is not None:
+        raise EventError(*problem)
+    try:
+        event = parse_event(raw)
+    except OverflowError:
+        # An offset that pushes the instant past datetime's range (e.g. 9999-12-31T23:00-05:00).
+        raise EventError("at", "is outside the range of representable instants") from None
+    _check_instant(event.at, "at")
+    revisit = event.data.get("revisit")
+    if isinstance(revisit, str):
+        try:
+            moment = datetime.fromisoformat(revisit if len(revisit) > 10 else revisit + "T00:00:00+00:00")
+        except ValueError:
+            raise EventError("revisit", f"{revisit!r} is not an ISO 8601 date") from None
+        _check_instant(moment if moment.tzinfo else moment.replace(tzinfo=UTC), "revisit")
+    return event
+
+
+def require_policy(context: AppContext) -> Policy:
+    active = queries.active_policy(context.store)
+    policy = None if active is None else context.policy(active.version)
+    if policy is None:
+        raise ApiError(409, "no_policy", "no policy uploaded yet: POST /policies first")
+    return policy
+
+
+def ingest(context: AppContext, raws: list[tuple[int, Any]], actor: str) -> Outcome:
+    """Validate and ingest `raws` (index, decoded JSON) as of the app's clock."""
+    policy = require_policy(context)
+    results: dict[int, ItemResult] = {}
+    parsed: list[tuple[int, Event]] = []
+    for index, raw in raws:
+        try:
+            event = parse_item(raw)
+        except EventError as exc:
+            results[index] = ItemResult(index, _raw_id(raw), "rejected", field=exc.field, reason=exc.reason)
+            continue
+        parsed.append((index, event))
+
+    store = context.store
+    lead_ids = {event.lead for _, event in parsed if event.lead}
+    versions = queries.lead_policy_versions(store, lead_ids)
+    before = queries.effect_keys(store, lead_ids)
+    groups: dict[str, list[tuple[int, Event]]] = {}
+    for index, event in parsed:
+        groups.setdefault(versions.get(event.lead, policy.version), []).append((index, event))
+
+    as_of = context.now()
+    leads: dict[str, LeadState] = {}
+    taken: set[str] = set()
+    for version, items in groups.items():
+        group_policy = context.policy(version) or policy
+        recorder = _Recorder(store)
+        errors: list[LineError] = []
+        events = [event for _, event in items]
+        report = ingest_into(recorder, events, errors, group_policy, as_of=as_of, actor=actor, now=as_of)  # type: ignore[arg-type]
+        rejected = {error.line: error for error in errors}
+        for position, (index, event) in enumerate(items, start=1):
+            error = rejected.get(position)
+            if error is not None:
+                results[index] = ItemResult(index, event.id, "rejected", event.lead or None, event.type,
+                                            error.field, error.reason)
+            elif event.id in recorder.stored and event.id not in taken:
+                taken.add(event.id)
+                results[index] = ItemResult(index, event.id, "accepted", event.lead or None, event.type)
+            else:
+                results[index] = ItemResult(index, event.id, "duplicate", event.lead or None, event.type)
+        leads.update(report.recomputed)
+
+    outcome = Outcome([results[index] for index, _ in raws], leads=leads)
+    if leads:
+        outcome.effects = queries.effects_except(store, leads, before)
+    for status in ("accepted", "duplicate", "rejected"):
+        context.count("events", status, outcome.count(status))  # type: ignore[arg-type]
+    return outcome
+
+
+def batch_answer(outcome: Outcome, extra: list[ItemResult] | None = None) -> dict[str, Any]:
+    from leadclock.api import serialize
+
+    items = sorted([*outcome.items, *(extra or [])], key=lambda item: item.index)
+    effects: dict[str, list[dict[str, Any]]] = {}
+    for effect in outcome.effects:
+        effects.setdefault(effect.lead, []).append(serialize.effect(effect))
+    return {
+        "accepted": sum(1 for i in items if i.status == "accepted"),
+        "duplicates": sum(1 for i in items if i.status == "duplicate"),
+        "rejected": sum(1 for i in items if i.status == "rejected"),
+        "ignored": sum(1 for i in items if i.status == "ignored"),
+        "items": [item.as_json() for item in items],
+        "leads": {lead: serialize.lead_state(state) for lead, state in sorted(outcome.leads.items())},
+        "effects": effects,
+    }
+
+
+__all__ = ["EARLIEST", "LATEST", "ItemResult", "Outcome", "batch_answer", "ingest", "parse_item", "require_policy"]

@@ -1,0 +1,81 @@
+"""POST /events and POST /events:batch: the REST way in for CRM events (F28)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from leadclock.api import serialize
+from leadclock.api.auth import Principal
+from leadclock.api.context import AppContext, decode_json, get_context, require
+from leadclock.api.errors import ApiError
+from leadclock.api.ingesting import batch_answer, ingest
+from leadclock.engine.events import json_schema
+
+router = APIRouter(tags=["events"])
+
+_EVENT_SCHEMA = json_schema()
+_EVENT_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": _EVENT_SCHEMA}}}}
+_BATCH_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "oneOf": [
+        {"type": "array", "items": _EVENT_SCHEMA, "maxItems": 1000},
+        {"type": "object", "required": ["events"],
+         "properties": {"events": {"type": "array", "items": _EVENT_SCHEMA, "maxItems": 1000}}},
+    ]}}}}}
+
+
+async def _body(request: Request) -> Any:
+    # Text is checked per event (parse_item), so one bad item of a batch rejects only itself.
+    return decode_json(await request.body())
+
+
+@router.post("/events", openapi_extra=_EVENT_DOC, status_code=201,
+             summary="Ingest one event (idempotent by id); returns its effects")
+def post_event(
+    principal: Annotated[Principal, Depends(require("events:write"))],
+    raw: Annotated[Any, Depends(_body)],
+    context: Annotated[AppContext, Depends(get_context)],
+) -> JSONResponse:
+    if isinstance(raw, list):
+        raise ApiError(422, "invalid_event", "(event): one event object expected; send lists to /events:batch",
+                       field="(event)")
+    outcome = ingest(context, [(0, raw)], principal.actor)
+    item = outcome.items[0]
+    if item.status == "rejected":
+        raise ApiError(422, "invalid_event", f"{item.field}: {item.reason}", field=item.field,
+                       details=[{"field": item.field, "reason": item.reason, "id": item.id}])
+    state = outcome.leads.get(item.lead or "")
+    effects = [e for e in outcome.effects if e.lead == item.lead]
+    body: dict[str, Any] = {
+        "status": item.status,
+        "id": item.id,
+        "lead": None if state is None else serialize.lead_state(state),
+        "assignment": None if state is None else {"owner": state.owner, "status": state.status},
+        "clocks_started": [serialize.effect(e) for e in effects if e.kind == "clock_started"],
+        "effects": [serialize.effect(e) for e in effects],
+    }
+    # 201: this request stored the event; 200: it was already there and nothing changed.
+    return JSONResponse(body, status_code=201 if item.status == "accepted" else 200)
+
+
+@router.post("/events:batch", openapi_extra=_BATCH_DOC,
+             summary="Ingest up to 1,000 events; each is accepted, duplicate or rejected with its reason")
+def post_batch(
+    principal: Annotated[Principal, Depends(require("events:write"))],
+    raw: Annotated[Any, Depends(_body)],
+    context: Annotated[AppContext, Depends(get_context)],
+) -> dict[str, Any]:
+    items = raw.get("events") if isinstance(raw, dict) else raw
+    if not isinstance(items, list):
+        raise ApiError(422, "invalid_request", "events: a JSON array of events (or {\"events\": [...]}) expected",
+                       field="events")
+    if not items:
+        raise ApiError(422, "invalid_request", "events: the batch is empty", field="events")
+    limit = context.settings.max_batch_events
+    if len(items) > limit:
+        raise ApiError(422, "invalid_request", f"events: at most {limit} events per batch, got {len(items)}",
+                       field="events")
+    outcome = ingest(context, list(enumerate(items)), principal.actor)
+    return batch_answer(outcome)
