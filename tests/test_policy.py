@@ -254,3 +254,14 @@ def test_cli_advise():
     assert "30 min" in result.stdout and "15 min → 5 min" in result.stdout
     bad = runner.invoke(app, ["policy", "advise", "--baseline-minutes", "0"])
     assert bad.exit_code == 2 and "baseline_minutes" in bad.stderr
+
+
+def test_yaml_alias_bomb_is_refused_quickly():
+    import time
+
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 9)]
+    started = time.perf_counter()
+    problem = only("\n".join(lines) + "\n")
+    assert "expands to more than" in problem.reason
+    assert time.perf_counter() - started < 5

@@ -79,7 +79,28 @@ def _parse(text: str, name: str) -> _Document:
         data = CommentedMap()
     if not isinstance(data, dict):
         raise PolicyError([Problem("", "a policy must be a mapping of keys to values", name, 1)])
+    if _too_big(data):
+        raise PolicyError([Problem("", f"the policy expands to more than {MAX_NODES:,} values (YAML aliases repeating each other?)", name, 1)])
     return _Document(name, data)
+
+
+MAX_NODES = 50_000  # the largest preset has about 1,000; aliases can multiply a small file
+
+
+def _too_big(tree: Any) -> bool:
+    """Count values as merging would visit them (aliases included), stopping at the limit."""
+    budget = MAX_NODES
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        budget -= 1
+        if budget < 0:
+            return True
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 @functools.lru_cache(maxsize=16)
