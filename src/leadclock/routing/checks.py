@@ -8,25 +8,11 @@ The model (`policy/routing_models.py`) already rejected what one entry can get w
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
+from leadclock.policy.checks import _minutes, _timezone_ok  # one definition of both rules
 from leadclock.policy.models import Policy
 from leadclock.policy.routing_models import STRATEGIES_WITH_MEMBERS, Rep, Rule
 
 Path = list[str | int]
-
-
-def _timezone_ok(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
-def _minutes(hhmm: str) -> int:
-    hours, minutes = hhmm.split(":")
-    return int(hours) * 60 + int(minutes)
 
 
 def has_hours(policy: Policy, rep: Rep) -> bool:
