@@ -52,6 +52,13 @@ def history(seed: int, days: int, per_day: int) -> Path:
     return path
 
 
+def loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().strip()
+    except OSError:
+        return "n/a"
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -72,7 +79,7 @@ def main() -> int:
 
     policy = load_preset(args.preset)
     size = path.stat().st_size
-    print(f"history: {path} ({size / 2**20:,.0f} MiB)")
+    print(f"history: {path} ({size / 2**20:,.0f} MiB); load average before: {loadavg()}")
     totals: list[float] = []
     phases: list[dict[str, float]] = []
     stats: dict = {}
@@ -130,6 +137,7 @@ def main() -> int:
           f"run {run_s:.1f} s -> {ref_rate:,.0f} events/s; "
           f"core.apply {apply_s / len(ordered) * 1e6:.1f} µs per event")
     print(f"columnar / reference: {events / best / ref_rate:,.1f}x")
+    print(f"load average after: {loadavg()}")
     return 0
 
 

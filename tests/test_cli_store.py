@@ -51,6 +51,7 @@ def test_ingest_is_idempotent_and_explain_says_why(tmp_path, db_url):
     assert "first_contact#0 [yamada] target 5m" in out and "BREACHED" in out
     assert "2026-07-08 Wed 10:05:20 JST" in out  # the deadline in local business time
     assert "because: call by yamada (connected)" in out
+    assert "Score 0" in out and "lead → mql  by scoring: trigger action demo_request" in out
     missing = runner.invoke(app, ["explain", "L-999", "--db", db_url])
     assert missing.exit_code == 1 and "no lead 'L-999'" in missing.stderr
 

@@ -266,3 +266,32 @@ def test_complex_leads_go_through_the_reference(tmp_path: Path) -> None:
     result = fast_replay(lines, RULES["b2b-saas"])
     assert result.stats["complex_leads"] == 1
     assert_same(lines, RULES["b2b-saas"], None, tmp_path)
+
+
+def test_edge_lines_on_the_fast_reader(tmp_path: Path) -> None:
+    """What the byte-level reader must leave to the exact path or get exactly right: a byte
+    order mark, a \\x01 inside a line, a handoff whose fields repeat a key, same-instant ties
+    broken by id, and lead.created attributes the starting tier reads (free-mail and academic
+    domains, a student title, employees, account falling back to company)."""
+    fields = {f: "x" for f in FIELDS}
+    head = '{"id":"c0","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"L-0","source":"webinar"}'
+    rows = [
+        "\ufeff" + head,
+        '{"id":"c1","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"L-1","source":"webinar","email":"a@gmail.com","employees":1500,"title":"学生","company":"Acme"}',
+        '{"id":"c2","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"L-2","source":"demo_request","name":"x","company":"株式会社テスト","email":"b@@u-tokyo.ac.jp","industry":"SaaS","employees":50,"title":"VP Sales","country":"JP"}',
+        '{"id":"c3","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"L-3","source":"content_download","account":"Big","company":"Small","title":"Manager","score":80.5}',
+        '{"id":"c4","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"L-4","source":"chat","tier":"hot","email":"no-at-sign"}',
+        '{"id":"z9","type":"lead.assigned","at":"2026-07-08T10:01:00+09:00","lead":"L-1","rep":"a"}',
+        '{"id":"a1","type":"lead.assigned","at":"2026-07-08T10:01:00+09:00","lead":"L-1","rep":"b"}',
+        '{"id":"m5","type":"lead.assigned","at":"2026-07-08T10:01:00+09:00","lead":"L-1","rep":"c"}',
+        '{"id":"x1","type":"activity","at":"2026-07-08T10:02:00+09:00","lead":"L-2","rep":"a\x01b","channel":"call","outcome":"connected"}',
+        '{"id":"q1","type":"lead.status","at":"2026-07-08T11:00:00+09:00","lead":"L-3","status":"qualified"}',
+        '{"id":"h1","type":"handoff.requested","at":"2026-07-08T12:00:00+09:00","lead":"L-3","from":"a","to":"b","fields":'
+        + json.dumps({**fields, "budget": "x"}, separators=(",", ":"))[:-1] + ',"budget":""}}',
+        '{"id":"h2","type":"handoff.requested","at":"2026-07-08T12:00:00+09:00","lead":"L-0","from":"a","fields":'
+        + json.dumps(fields, separators=(",", ":")) + "}",
+        '{"id":"c5","type":"lead.created","at":"2026-02-30T10:00:00+09:00","lead":"L-5","source":"webinar"}',
+    ]
+    for preset in ("b2b-saas", "enterprise"):
+        assert_same(rows, RULES[preset], None, tmp_path / preset / "list")
+        assert_same(rows, RULES[preset], None, tmp_path / preset / "file", as_file=True)

@@ -365,3 +365,41 @@ def test_engine_read_attributes_are_typed():
         ev("lead.updated", "2026-07-08T10:00:00", tier=["hot"])
     with pytest.raises(EventError, match="value: number out of range"):
         ev("lead.created", "2026-07-08T10:00:00", source="webinar", value=10**400)
+
+
+def test_score_and_tier_at_creation_keep_their_reasons():
+    """003: HIGH +50 per ICP attribute; the score decides the tier when stricter than the source's."""
+    state, _ = play(B2B, ev("lead.created", "2026-07-08T10:00:00", source="webinar", industry="SaaS",
+                            employees=2000, title="VP Sales", email="ken@example.co.jp"))
+    card = state.attributes["score_card"]
+    assert card["score"] == 150
+    assert [h["reason"] for h in card["history"]] == [
+        "+50 industry HIGH: SaaS", "+50 employees HIGH: 2000 (>=1000)", "+50 title HIGH: VP Sales (VP)"]
+    assert state.tier == "hot"  # a webinar is warm by source; a score of 150 is hot
+    assert state.attributes["stage"] == "mql"  # 003: score ≥ 100
+    plain, _ = play(B2B, ev("lead.created", "2026-07-08T10:00:00", source="webinar", email="ken@gmail.com"))
+    assert plain.tier == "warm" and plain.attributes["score"] == -20  # free mail
+    assert plain.attributes["score_card"]["history"][0]["reason"] == "-20 free_mail: gmail.com"
+
+
+def test_engagement_points_and_re_evaluation_of_nurture():
+    created = ev("lead.created", "2026-07-08T10:00:00", source="webinar")
+    state, effects = play(
+        B2B, created, ev("lead.assigned", "2026-07-08T10:00:10", rep="yamada"),
+        ev("activity", "2026-07-08T10:05:00", rep="yamada", channel="call", outcome="connected"),
+        ev("lead.status", "2026-07-08T11:00:00", status="nurture", reason="not_ready"),
+        ev("engagement", "2026-07-20T11:00:00", action="report_download"),
+    )
+    assert state.attributes["score"] == 20
+    assert [t["to"] for t in state.attributes["transitions"]] == ["mql", "nurture", "lead"]
+    nurture = state.attributes["transitions"][1]
+    assert (nurture["who"], nurture["why"]) == ("yamada", "not_ready") and nurture["revisit"]
+    assert any(e.kind == "alert" and e.detail["reason"] == "re_evaluated" for e in effects)
+
+
+def test_illegal_lifecycle_move_is_refused_and_reported():
+    state, effects = play(B2B, CREATED, ASSIGNED,
+                          ev("deal.closed", "2026-07-08T11:00:00", won=True, amount=1_000_000))
+    refused = [e for e in effects if e.kind == "alert" and e.detail.get("reason") == "transition_refused"]
+    assert len(refused) == 1 and "won or lost only from opportunity" in refused[0].detail["why"]
+    assert state.attributes["stage"] == "mql"  # unchanged; the clocks still follow the CRM

@@ -36,6 +36,8 @@ AT = datetime(2026, 3, 31, 16, 0, tzinfo=UTC)  # 2026-04-01 01:00 in Tokyo
 TODAY_TOKYO = date(2026, 4, 1)
 BASE = load_preset("base")
 DIRECT = load_policy_text("extends: base\nlifecycle: {direct_sql: true}\n", "p.yaml")
+# The base preset checks BANT at the handoff only; this one also checks it at the status change.
+STRICT = load_policy_text("extends: base\nlifecycle: {sql_fields: null}\n", "p.yaml")
 BANT = {"budget": "¥5M", "authority": "部長", "need": "SLA tracking", "timeline": "Q3",
         "next_step": "demo on 4/10"}
 ALLOWED = {(r.frm, r.to) for r in transition_table(DIRECT)}
@@ -122,18 +124,24 @@ def test_unknown_stage():
 
 def test_sql_needs_contact_and_bant():
     with pytest.raises(IllegalTransition) as caught:
-        transition(Stage.MQL, Stage.SQL, at=AT, who="sato", why="call went well", policy=BASE,
+        transition(Stage.MQL, Stage.SQL, at=AT, who="sato", why="call went well", policy=STRICT,
                    fields={"budget": "¥5M", "need": "x"})
     message = str(caught.value)
     assert "not been contacted" in message
     assert "missing authority, timeline, next_step" in message
     with pytest.raises(IllegalTransition, match="missing next_step"):
-        move(Stage.MQL, Stage.SQL, fields={k: v for k, v in BANT.items() if k != "next_step"})
-    assert move(Stage.MQL, Stage.SQL).to is Stage.SQL
+        move(Stage.MQL, Stage.SQL, policy=STRICT, fields={k: v for k, v in BANT.items() if k != "next_step"})
+    assert move(Stage.MQL, Stage.SQL, policy=STRICT).to is Stage.SQL
+    # The base preset: contact is enough at the status change (BANT is checked at the handoff).
+    assert transition(Stage.MQL, Stage.SQL, at=AT, who="sato", why="call went well", policy=BASE,
+                      contacted=True).to is Stage.SQL
+    with pytest.raises(IllegalTransition, match="not been contacted"):
+        transition(Stage.MQL, Stage.SQL, at=AT, who="sato", why="call went well", policy=BASE)
 
 
 def test_sql_fields_come_from_the_policy():
-    assert sql_fields(BASE) == BASE.handoff.required_fields
+    assert sql_fields(STRICT) == BASE.handoff.required_fields
+    assert sql_fields(BASE) == []
     p = load_policy_text(
         "extends: base\nlifecycle: {sql_fields: [budget, need], sql_requires_contact: false}\n",
         "p.yaml",

@@ -6,13 +6,16 @@ random and demo histories, byte for byte), and `write_fast_outputs` writes the s
 `reports.compliance.write_outputs`.
 
 How (engine/fast/):
-1. parse: canonical lines are validated by strict per-type patterns and sliced column-wise; any
-   other line goes through the reference `read_events`, so its Event or LineError is the
-   reference's own.
+1. parse: the history is read in chunks; canonical lines are validated by strict per-type
+   patterns and turned into integer columns at once (ids as two hashes, times as int64 µs,
+   strings as codes); any other line goes through the reference `read_events`, so its Event or
+   LineError is the reference's own.
 2. de-duplicate by id (first in file order), drop what lies after `as_of`, order each lead's
-   events by `event_order`; events before their lead's creation are the reference's
+   events by `event_order` (one int64 sort key; ids compared only between tied events, read
+   again from the file); events before their lead's creation are the reference's
    "unknown lead" errors.
-3. machine: core.py's handlers on all leads at once, one event per lead per step.
+3. machine: core.py's handlers on all leads at once, one event per lead per step; the starting
+   tier is rules.tiering's, decided once per distinct attribute value.
 4. COMPLEX leads (what the port does not model, see fast/machine.py) are replayed by the
    reference engine itself, from their original lines.
 5. deadlines, outcomes and business time in bulk through the vectorised calendar; files and
@@ -21,6 +24,7 @@ How (engine/fast/):
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,8 +39,9 @@ from leadclock.engine.fast.machine import STAGES, Engine
 from leadclock.engine.fast.parse import (
     RANKS,
     TYPE_CODE,
-    iter_chunks,
+    Vocab,
     parse_history,
+    read_lines,
 )
 from leadclock.engine.fast.report import (
     LEAD_COLUMNS,
@@ -89,7 +94,7 @@ def fast_replay(path_or_lines: str | Path | Iterable[str | bytes], policy: Polic
     """Replay a JSON Lines history (a path, or the lines themselves) under `policy`."""
     rules = policy if isinstance(policy, Rules) else compile_rules(policy)
     if not isinstance(path_or_lines, str | Path):
-        path_or_lines = list(path_or_lines)  # read twice if a lead needs the reference
+        path_or_lines = list(path_or_lines)  # read again for the few lines needed verbatim
     stats: dict[str, Any] = {}
     clock = time.perf_counter()
 
@@ -99,35 +104,47 @@ def fast_replay(path_or_lines: str | Path | Iterable[str | bytes], policy: Polic
         stats[f"time_{name}"] = now - clock
         clock = now
 
-    parsed = parse_history(path_or_lines)
-    stats.update(lines=parsed.lines, slow_lines=parsed.slow_lines, events=parsed.events.height)
+    parsed = parse_history(path_or_lines, tuple(rules.required_fields),
+                           (*rules.tiering.reads, "email", "title"))
+    stats.update(lines=parsed.lines, slow_lines=parsed.slow_lines, events=parsed.height)
     lap("parse")
-    ev = parsed.events
-    first = ev.get_column("id").is_first_distinct()
-    duplicates = int((~first).sum())
-    ev = ev.filter(first)
+    cols = parsed.cols
+    first = _first_ids(cols)
+    duplicates = int(len(first) - np.count_nonzero(first))
     when: int | None
     if as_of is not None:
         when = _us(as_of)
-        ev = ev.filter(pl.col("at") <= when)
+        first &= cols["at"] <= when
     else:
-        when = int(ev.get_column("at").max()) if ev.height else None  # type: ignore[arg-type]
-    ev = ev.filter(pl.col("type") != TYPE_CODE["rep.availability"])
-    ev, lead_ids, errors = _order(ev)
+        when = int(cols["at"][first].max()) if first.any() else None
+    first &= cols["type"] != TYPE_CODE["rep.availability"]
+    rows = np.flatnonzero(first)
+    del first
+    vocab = parsed.vocab
+    ev, lead_ids, errors = _order(path_or_lines, cols, rows, vocab.leads.to_series())
+    parsed.cols = {}
+    del cols, rows
+    gc.collect()
     lap("order")
-    engine = Engine(rules, ev, lead_ids)
+    words = {name: Vocab.strings(getattr(vocab, name))
+             for name in ("names", "reasons", "sources", "tiers")}
+    words.update({f"attr:{key}": Vocab.strings(cats) for key, cats in vocab.attrs.items()})
+    engine = Engine(rules, ev, lead_ids, words, parsed.created, parsed.created_events)
+    parsed.created, parsed.created_events = {}, {}
     engine.run()
     machine = engine.result()
+    del engine
     lap("machine")
     complex_codes = np.flatnonzero(machine.complex)
     reference = _reference(path_or_lines, ev, complex_codes, rules, when)
     stats.update(leads=len(lead_ids), complex_leads=len(complex_codes),
-                 complex_events=int(np.isin(ev.get_column("lc").to_numpy(), complex_codes).sum()))
+                 complex_events=int(np.count_nonzero(machine.complex[ev["lead"]])))
+    del ev
+    gc.collect()
     lap("reference")
     facts = clock_facts(machine, rules, when)
     lap("clocks")
     clocks, leads, summary = _assemble(machine, facts, reference, rules.version)
-    del ev
     lap("assemble")
     errors = sorted(parsed.errors + errors, key=lambda e: e.line)
     as_of_dt = _dt(when) if when is not None else None
@@ -141,12 +158,15 @@ def write_fast_outputs(out: str | Path, result: FastResult,
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for name, header, frames in (("clocks.csv", CLOCK_COLUMNS, result.clock_source.batches()),
-                                 ("leads.csv", LEAD_COLUMNS, iter([result.leads]))):
+    source = result.clock_source
+    plain = not source.has_cr()
+    for name, header, frames, nulls in (
+            ("clocks.csv", CLOCK_COLUMNS, source.batches(empty=None if plain else ""), plain),
+            ("leads.csv", LEAD_COLUMNS, iter([result.leads]), False)):
         with open(out / name, "wb") as handle:
             handle.write((",".join(header) + "\n").encode())
             for frame in frames:
-                _write_rows(handle, frame)
+                _write_rows(handle, frame, nulls)
     (out / "summary.json").write_text(
         json.dumps(result.summary if summary is None else summary, ensure_ascii=False, indent=2,
                    sort_keys=True) + "\n", encoding="utf-8")
@@ -155,74 +175,137 @@ def write_fast_outputs(out: str | Path, result: FastResult,
 # ---------------------------------------------------------------------------------- steps
 
 
-def _order(ev: pl.DataFrame) -> tuple[pl.DataFrame, list[str], list[LineError]]:
-    """Each lead's events in event_order; events before its lead.created become errors."""
-    lead_ids = ev.get_column("lead").unique().sort().to_list()
-    # event_order = (at, type rank, id) within a lead. Integer keys sort fast; the id only
-    # matters between events of one lead at the same instant and rank, which are rare, so it
-    # is compared only there.
-    ev = ev.with_columns(
-        lc=pl.col("lead").cast(pl.Enum(lead_ids)).to_physical().cast(pl.Int64),
-        key=pl.col("at") * 16 + pl.Series(RANKS[ev.get_column("type").to_numpy().astype(np.int64)]),
-    ).drop("lead")
-    order = np.lexsort((ev.get_column("key").to_numpy(), ev.get_column("lc").to_numpy()))
-    lc_s = ev.get_column("lc").to_numpy()[order]
-    key_s = ev.get_column("key").to_numpy()[order]
-    tie = np.flatnonzero((lc_s[1:] == lc_s[:-1]) & (key_s[1:] == key_s[:-1]))
-    if len(tie):
-        ids = ev.get_column("id")
-        starts = tie[np.r_[True, np.diff(tie) > 1]]
-        for begin in starts.tolist():
-            end = begin + 1
-            while end < len(order) and lc_s[end] == lc_s[begin] and key_s[end] == key_s[begin]:
-                end += 1
+def _first_ids(cols: dict[str, np.ndarray]) -> np.ndarray:
+    """First occurrence (in file order) of every id: ids are compared by a 64-bit hash of their
+    bytes (sorted, which beats a hash table of millions), and rows whose first hashes collide
+    are told apart by a second, independent one."""
+    hashes = cols["idh"]
+    first = np.ones(len(hashes), dtype=bool)
+    if len(hashes) < 2:
+        return first
+    order = pl.Series(hashes).arg_sort().to_numpy()
+    ordered = hashes[order]
+    same = np.flatnonzero(ordered[1:] == ordered[:-1])
+    del ordered
+    if len(same):
+        rows = np.sort(order[np.unique(np.concatenate([same, same + 1]))])
+        pair = pl.DataFrame({"h": hashes[rows], "g": cols["idh2"][rows]})
+        keep = pair.select(pl.struct("h", "g").is_first_distinct()).to_series().to_numpy()
+        first[rows[~keep]] = False
+    return first
+
+
+def _ids(source: Any, numbers: np.ndarray) -> dict[int, str]:
+    """The event ids of lines `numbers` (read again: rare)."""
+    numbers = np.unique(numbers)
+    out = {}
+    for number, text in read_lines(source, numbers).items():
+        for _, item in read_events([text]):
+            if not isinstance(item, LineError):
+                out[number] = item.id
+    return out
+
+
+_EVENT_COLUMNS = ("line", "type", "at", "lead", "a", "b", "c", "d", "score", "exotic")
+
+
+def _order(source: Any, cols: dict[str, np.ndarray], rows: np.ndarray, leads: pl.Series
+           ) -> tuple[dict[str, np.ndarray], pl.Series, list[LineError]]:
+    """Rows `rows` of the event table in (lead, event_order); events before their lead's
+    lead.created become errors. Leads are coded by their rank among the lead ids."""
+    by_name = leads.arg_sort().to_numpy()
+    rank = np.empty(len(leads), dtype=np.int64)
+    rank[by_name] = np.arange(len(leads))
+    leads = leads.gather(by_name)
+    lead = rank[cols["lead"][rows]]
+    at = cols["at"][rows]
+    type_rank = RANKS[cols["type"][rows]]
+    # event_order = (at, type rank, id) within a lead: one int64 key when it fits (whole seconds,
+    # the usual case); the id only matters between events of one lead at the same instant and
+    # rank, which are rare, so it is compared only there.
+    key: np.ndarray | None = None
+    if len(rows):
+        low = int(at.min())
+        unit = 1 if np.any(at % 1_000_000) else 1_000_000
+        span = (int(at.max()) - low) // unit + 1
+        if len(leads) * span * 16 < 2**62:
+            key = ((lead * span + (at - low) // unit) << 4) + type_rank
+    del type_rank
+    if key is not None:
+        order = pl.Series(key).arg_sort().to_numpy()
+        key_s = key[order]
+        tie = key_s[1:] == key_s[:-1]
+    else:
+        minor = at * 16 + RANKS[cols["type"][rows]]
+        order = np.lexsort((minor, lead))
+        key_s = minor[order]
+        tie = (key_s[1:] == key_s[:-1]) & (lead[order][1:] == lead[order][:-1])
+    del at, key
+    if tie.any():
+        order = order.copy()  # polars' array is read-only
+        tied = np.flatnonzero(tie)
+        starts = tied[np.r_[True, np.diff(tied) > 1]]
+        ends = np.r_[tied[np.r_[np.diff(tied) > 1, True]]] + 2
+        members = np.concatenate([order[b:e] for b, e in zip(starts.tolist(), ends.tolist(),
+                                                                strict=True)])
+        ids = _ids(source, cols["line"][rows[members]])
+        for begin, end in zip(starts.tolist(), ends.tolist(), strict=True):
             group = order[begin:end]
-            order[begin:end] = group[np.argsort(ids.gather(group).to_numpy(), kind="stable")]
-    ev = ev.drop("key")[order]
-    lc = ev.get_column("lc").to_numpy()
+            names = [ids[n] for n in cols["line"][rows[group]].tolist()]
+            order[begin:end] = group[sorted(range(len(group)), key=names.__getitem__)]
+    del key_s, tie
+    sel = rows[order]
+    del order
+    ev = {name: cols[name][sel] for name in _EVENT_COLUMNS}
+    ev["lead"] = rank[ev["lead"]]
+    del sel
+    lc = ev["lead"]
     n = len(lc)
-    created = ev.get_column("type").to_numpy() == TYPE_CODE["lead.created"]
-    # Index of each lead's first lead.created (n when it has none).
-    big = np.where(created, np.arange(n), n)
-    first_created = np.full(len(lead_ids), n, dtype=np.int64)
-    np.minimum.at(first_created, lc, big)
+    # Index of each lead's first lead.created (n when it has none): rows are sorted by lead.
+    created = np.flatnonzero(ev["type"] == TYPE_CODE["lead.created"])
+    first_created = np.full(len(leads), n, dtype=np.int64)
+    if len(created):
+        owner = lc[created]
+        head = np.r_[True, owner[1:] != owner[:-1]]
+        first_created[owner[head]] = created[head]
+    del created
     before = np.arange(n) < first_created[lc]
     errors = []
     if before.any():
-        bad = ev.filter(pl.Series(before)).select("line", "id", "lc")
-        for line, ident, code in bad.iter_rows():
-            lead = lead_ids[code]
+        bad = np.flatnonzero(before)
+        ids = _ids(source, ev["line"][bad])
+        names = leads.gather(lc[bad]).to_list()
+        for line, lead_name in zip(ev["line"][bad].tolist(), names, strict=True):
             errors.append(LineError(
-                line, "lead", f"unknown lead {lead!r} (no lead.created at or before this event)",
-                ident))
-        ev = ev.filter(pl.Series(~before))
-        kept = np.flatnonzero(first_created < n)
-        remap = np.full(len(lead_ids), -1, dtype=np.int64)
+                line, "lead",
+                f"unknown lead {lead_name!r} (no lead.created at or before this event)",
+                ids[line]))
+        keep = np.flatnonzero(~before)
+        ev = {name: col[keep] for name, col in ev.items()}
+    kept = np.flatnonzero(first_created < n)
+    if len(kept) != len(leads):
+        remap = np.full(len(leads), -1, dtype=np.int64)
         remap[kept] = np.arange(len(kept))
-        lead_ids = [lead_ids[i] for i in kept.tolist()]
-        ev = ev.with_columns(lc=pl.Series(remap[ev.get_column("lc").to_numpy()]))
-    return ev, lead_ids, errors
+        leads = leads.gather(kept)
+        ev["lead"] = remap[ev["lead"]]
+    return ev, leads, errors
 
 
-def _reference(source: Any, ev: pl.DataFrame, codes: np.ndarray, rules: Rules,
+def _reference(source: Any, ev: dict[str, np.ndarray], codes: np.ndarray, rules: Rules,
                when: int | None) -> dict[int, LeadState]:
     """The reference engine on the leads the port leaves to it, from their original lines."""
     if not len(codes):
         return {}
-    mask = np.isin(ev.get_column("lc").to_numpy(), codes)
-    wanted = ev.filter(pl.Series(mask)).select("line", "lc")
-    numbers = np.sort(wanted.get_column("line").to_numpy())
-    lead_of = dict(zip(wanted.get_column("line").to_list(), wanted.get_column("lc").to_list(),
-                       strict=True))
+    flag = np.zeros(int(codes.max()) + 2, dtype=bool)
+    flag[codes] = True
+    mask = flag[np.minimum(ev["lead"], len(flag) - 1)]
+    numbers = ev["line"][mask]
+    lead_of = dict(zip(numbers.tolist(), ev["lead"][mask].tolist(), strict=True))
     events = []
-    for chunk in iter_chunks(source):
-        n = len(chunk.bounds()[0])
-        lo = np.searchsorted(numbers, chunk.first)
-        hi = np.searchsorted(numbers, chunk.first + n)
-        for number in numbers[lo:hi].tolist():
-            for _, item in read_events([chunk.text(number - chunk.first, n)]):
-                if not isinstance(item, LineError):
-                    events.append((number, item))
+    for number, text in sorted(read_lines(source, np.sort(numbers)).items()):
+        for _, item in read_events([text]):
+            if not isinstance(item, LineError):
+                events.append((number, item))
     result = run(events, rules, as_of=_dt(when) if when is not None else None)
     by_lead = {}
     for number, event in events:
@@ -273,12 +356,18 @@ def _assemble(m: Any, facts: dict[str, np.ndarray], reference: dict[int, LeadSta
     if ref_rows or ref_leads:
         more = pl.DataFrame(ref_leads, schema=LEAD_COLUMNS, orient="row").cast(leads.schema)
         leads = pl.concat([leads, more]).sort("lead")
-    sources = m.sources or [""]
-    lead_source = [sources[s] if s >= 0 else "" for s in m.source.tolist()]
-    for code, state in reference.items():
-        lead_source[code] = state.source
+    source_names = [*m.sources, ""]
+    lead_source = np.where(m.source >= 0, m.source, len(m.sources))
+    if reference:
+        source_index = {v: i for i, v in enumerate(source_names)}
+        for code, state in reference.items():
+            if state.source not in source_index:
+                source_index[state.source] = len(source_names)
+                source_names.append(state.source)
+            lead_source[code] = source_index[state.source]
     summary = summarize_arrays(
-        n_leads=n_leads, lead_source=lead_source, lead_within=lead_within,
+        n_leads=n_leads, lead_source=lead_source, source_names=source_names,
+        lead_within=lead_within,
         c_lead=np.concatenate(c_lead), c_stage=np.concatenate(c_stage),
         c_owner=np.concatenate(c_owner), c_outcome=np.concatenate(c_outcome),
         c_busy=np.concatenate(c_busy), owner_names=names)
@@ -298,8 +387,13 @@ def _dt(us: int) -> datetime:
 __all__ = ["FastResult", "fast_replay", "write_fast_outputs"]
 
 
-def _write_rows(handle: Any, frame: pl.DataFrame) -> None:
-    """Rows as csv.writer(lineterminator="\n") writes them."""
+def _write_rows(handle: Any, frame: pl.DataFrame, nulls: bool = False) -> None:
+    """Rows as csv.writer(lineterminator="\n") writes them. `nulls`: the frame holds no "\r"
+    and its empty values are already nulls."""
+    if nulls:
+        frame.write_csv(handle, include_header=False, line_terminator="\n",
+                        quote_style="necessary", null_value="")
+        return
     text = [c for c, t in frame.schema.items() if t == pl.String]
     if frame.select(pl.any_horizontal(pl.col(text).str.contains("\r", literal=True))
                     .fill_null(False).any()).item():
@@ -331,7 +425,18 @@ class ClockSource:
     version: str
     batch: int = 500_000
 
-    def batches(self) -> Iterator[pl.DataFrame]:
+    def has_cr(self) -> bool:
+        """Whether a "\r" may be in some value (only an escaped JSON string brings one)."""
+        m = self.machine
+        texts = [*m.names, *m.reasons, *m.sources, self.version, *(r.text for r in m.rules)]
+        if any("\r" in t for t in texts):
+            return True
+        if bool(pl.Series(m.leads).str.contains("\r", literal=True).any()):
+            return True
+        return any("\r" in str(v) for r in self.reference for v in r[2])
+
+    def batches(self, empty: str | None = "") -> Iterator[pl.DataFrame]:
+        """Batches of clocks.csv rows; an empty value is `empty` (None: null)."""
         rows = self.rows
         c = self.machine.clocks
         lead = np.concatenate([c["lead"][rows].astype(np.int64),
@@ -342,11 +447,14 @@ class ClockSource:
         for begin in range(0, len(order), self.batch):
             sel = order[begin:begin + self.batch]
             own = sel[sel < len(rows)]
-            frame = clocks_frame(self.machine, self.facts, rows[own], self.version)
+            frame = clocks_frame(self.machine, self.facts, rows[own], self.version, empty)
             ref = sel[sel >= len(rows)] - len(rows)
             if len(ref):
                 extra = pl.DataFrame([self.reference[i][2] for i in ref.tolist()],
                                      schema=CLOCK_COLUMNS, orient="row").cast(frame.schema)
+                if empty is None:
+                    text = [c for c, t in extra.schema.items() if t == pl.String]
+                    extra = extra.with_columns(pl.when(pl.col(text) != "").then(pl.col(text)))
                 position = np.concatenate([np.flatnonzero(sel < len(rows)),
                                            np.flatnonzero(sel >= len(rows))])
                 frame = (pl.concat([frame, extra]).with_columns(_pos=pl.Series(position))

@@ -15,6 +15,13 @@ from datetime import datetime
 
 from leadclock.engine.events import DECISIONS, INBOUND, REACHED, Event
 from leadclock.engine.rules import CadenceRule, Rules, StageRule
+from leadclock.engine.scoring_step import (
+    engage,
+    stage_after_engagement,
+    stage_for_decision,
+    stage_for_new_lead,
+    start_card,
+)
 from leadclock.engine.state import Clock, Effect, LeadState, Timer
 from leadclock.policy import Duration
 
@@ -237,9 +244,17 @@ def _on_created(state: LeadState, event: Event, rules: Rules, effects: list[Effe
     state.source = event.data["source"]
     state.attributes = {k: v for k, v in event.data.items() if k != "source"}
     policy = rules.policy
-    given = event.get("tier")
-    score_tier = given if given in policy.tiers else rules.tier_for_score(event.get("score"))
-    state.tier = policy.effective_tier(score_tier, state.source) or score_tier
+    # F5/F6: the score from the lead's attributes (or the CRM's), then the tier: the stricter of
+    # the score's tier, a high-intent signal and the source's priority (scoring.priority_rule).
+    state.tier = rules.tiering.tier(event.data, state.source)
+    card = start_card(event.data, event.at, policy)
+    state.attributes["score_card"] = card
+    state.attributes["score"] = card["score"]
+    state.attributes["stage"] = "lead"
+    state.attributes["transitions"] = []
+    move = stage_for_new_lead(card, [], state.source, event.at, policy)
+    if move is not None:
+        _record_move(state, move)
     state.arrived_after_hours = not rules.business.is_open(event.at)
     if state.source not in policy.sources:
         effects.append(Effect("alert", event.at, state.lead, detail={"reason": "unknown_source", "source": state.source}))
@@ -249,12 +264,42 @@ def _on_created(state: LeadState, event: Event, rules: Rules, effects: list[Effe
     _arm(state, rules, "unassigned", event.at, "assignment", effects)
 
 
+def _record_move(state: LeadState, move: dict) -> None:  # type: ignore[type-arg]
+    state.attributes["stage"] = move["to"]
+    state.attributes.setdefault("transitions", []).append(move)
+
+
+def _move_stage(state: LeadState, rules: Rules, status: str, at: datetime, who: str, why: str,
+                effects: list[Effect], fields: dict | None = None, revisit: str | None = None) -> None:  # type: ignore[type-arg]
+    """Move the lifecycle stage as a status asks; an illegal move is refused and reported (F7).
+
+    The SLA clocks still follow what the CRM recorded: a refused move is a data problem to fix,
+    not a reason to stop measuring.
+    """
+    stage = state.attributes.get("stage")
+    if stage is None:
+        return
+    move, refused = stage_for_decision(
+        stage, status, at=at, who=who, why=why, revisit=revisit,
+        contacted=state.first_contact_at is not None, fields=fields, policy=rules.policy,
+    )
+    if move is not None:
+        _record_move(state, move)
+    elif refused is not None:
+        effects.append(Effect("alert", at, state.lead, owner=state.owner,
+                              detail={"reason": "transition_refused", "status": status, "why": refused}))
+
+
 def _on_assigned(state: LeadState, event: Event, rules: Rules, effects: list[Effect]) -> None:
     rep = event.data["rep"]
     at = event.at
     previous = state.owner
     if previous == rep:
         return
+    if state.attributes.get("stage") == "lead":
+        # Routed to sales = the marketing → inside-sales handoff: the lead is marketing-qualified.
+        _record_move(state, {"from": "lead", "to": "mql", "at": at.isoformat(), "who": event.get("by") or "routing",
+                             "why": f"assigned to {rep} (marketing → inside sales)", "revisit": None})
     _stop_open(state, rules, "assignment", at, f"assigned to {rep}", effects)
     _cancel(state, "assignment")
     state.owner = rep
@@ -356,6 +401,8 @@ def _on_status(state: LeadState, event: Event, rules: Rules, effects: list[Effec
         _cancel(state, "assignment")
     state.status = status
     state.attributes["status_reason"] = reason
+    _move_stage(state, rules, status, at, event.get("rep") or state.owner or "crm", reason or status, effects,
+                fields=event.get("fields") or state.attributes.get("handoff_fields"), revisit=event.get("revisit"))
     if status == "qualified":
         rule = rules.stage("handoff", state.source, state.tier)
         if isinstance(rule, StageRule) and state.open_clock("handoff") is None:
@@ -396,6 +443,8 @@ def _on_handoff_requested(state: LeadState, event: Event, rules: Rules, effects:
     _stop_open(state, rules, "cadence", at, "handed off", effects, cancel=True)
     _stop_open(state, rules, "handoff", at, f"handed off to {event.get('to') or 'routing'}", effects)
     _cancel(state, "handoff")
+    if state.attributes.get("stage") not in ("sql", "opportunity"):
+        _move_stage(state, rules, "sql", at, event.data["from"], "handed off with the required fields", effects, fields=fields)
     state.status = "handed_off"
     state.handoff_from = event.data["from"]
     state.handoff_to = event.get("to")
@@ -450,6 +499,7 @@ def _on_opportunity(state: LeadState, event: Event, rules: Rules, effects: list[
         _accept(state, rules, event.at, who, "opportunity created", effects)
     state.status = "opportunity"
     state.attributes["opportunity_amount"] = event.data["amount"]
+    _move_stage(state, rules, "opportunity", event.at, event.get("rep") or state.owner or "crm", "opportunity created", effects)
     _cancel(state, "activity")
 
 
@@ -461,6 +511,7 @@ def _on_deal(state: LeadState, event: Event, rules: Rules, effects: list[Effect]
     _cancel_all(state)
     state.status = "won" if won else "lost"
     state.attributes["deal_amount"] = event.data["amount"]
+    _move_stage(state, rules, state.status, event.at, event.get("rep") or state.owner or "crm", "deal closed", effects)
 
 
 def _on_updated(state: LeadState, event: Event, rules: Rules, effects: list[Effect]) -> None:
@@ -471,10 +522,23 @@ def _on_updated(state: LeadState, event: Event, rules: Rules, effects: list[Effe
 
 
 def _on_engagement(state: LeadState, event: Event, rules: Rules, effects: list[Effect]) -> None:
+    action = event.data["action"]
     counts = state.attributes.setdefault("engagements", {})
-    counts[event.data["action"]] = counts.get(event.data["action"], 0) + 1
-    if state.status in ("nurture", "recycled"):
-        effects.append(Effect("alert", event.at, state.lead, detail={"reason": "re_engaged", "action": event.data["action"]}))
+    earlier = list(counts)
+    counts[action] = counts.get(action, 0) + 1
+    card = state.attributes.get("score_card")
+    if card is None:
+        return
+    card, _reasons = engage(card, action, event.at, rules.policy)
+    state.attributes["score_card"] = card
+    state.attributes["score"] = card["score"]
+    move = stage_after_engagement(state.attributes.get("stage", "lead"), action, card, earlier, event.at, rules.policy)
+    if move is not None:
+        _record_move(state, move)
+        if move["from"] in ("nurture", "recycled", "unreachable"):
+            # F7: a parked lead that engages again is re-evaluated; sales should hear of it.
+            effects.append(Effect("alert", event.at, state.lead, owner=state.owner,
+                                  detail={"reason": "re_evaluated", "action": action, "stage": move["to"]}))
 
 
 _HANDLERS = {

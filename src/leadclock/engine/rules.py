@@ -47,6 +47,9 @@ class Rules:
             self.escalations.setdefault(rule.trigger.kind, []).append((rule_id, rule))
         self.required_fields = tuple(policy.handoff.required_fields)
         self.tier_ranges = [(name, _parse_range(t.score)) for name, t in policy.tiers.items()]
+        from leadclock.engine.scoring_step import Tiering  # scoring imports the policy package
+
+        self.tiering = Tiering(policy)
 
     def stage(self, stage: str, source: str | None, tier: str | None) -> StageRule | CadenceRule | None:
         key = (stage, source, tier)

@@ -13,12 +13,14 @@ _WORDS = {
            "running": "still running", "because": "because", "effects": "Escalations and alerts",
            "lead": "Lead", "source": "source", "tier": "tier", "owner": "owner", "status": "status",
            "within": "within SLA", "breached": "SLA breached", "audit": "Audit trail",
-           "met": "met", "open": "open", "cancelled": "cancelled"},
+           "met": "met", "open": "open", "cancelled": "cancelled", "score": "Score",
+           "stages": "Lifecycle"},
     "ja": {"timeline": "タイムライン", "clocks": "SLAクロック", "due": "期限", "max": "許容最大", "stopped": "停止",
            "running": "計測中", "because": "理由", "effects": "エスカレーション・アラート",
            "lead": "リード", "source": "ソース", "tier": "ティア", "owner": "担当者", "status": "ステータス",
            "within": "SLA内", "breached": "SLA違反", "audit": "監査ログ",
-           "met": "達成", "open": "計測中", "cancelled": "取消"},
+           "met": "達成", "open": "計測中", "cancelled": "取消", "score": "リードスコア",
+           "stages": "ライフサイクル"},
 }
 
 
@@ -60,6 +62,17 @@ def explain_lead(lead_id: str, db: str | None, lang: str = "en") -> str | None:
     for event in record.events:
         fields = ", ".join(f"{k}={v}" for k, v in event.data.items() if k != "fields")
         lines.append(f"  {_local(event.at, zone)}  {event.type:<20} {fields}")
+    card = (lead.attributes or {}).get("score_card")
+    if card:
+        lines += ["", f"{words['score']} {card.get('score')}"]
+        for change in card.get("history", []):
+            lines.append(f"  {_local(datetime.fromisoformat(change['at']), zone)}  {change['reason']}")
+    transitions = (lead.attributes or {}).get("transitions") or []
+    if transitions:
+        lines += ["", words["stages"]]
+        for move in transitions:
+            revisit = f" (revisit {move['revisit']})" if move.get("revisit") else ""
+            lines.append(f"  {_local(datetime.fromisoformat(move['at']), zone)}  {move['from']} → {move['to']}  by {move['who']}: {move['why']}{revisit}")
     lines += ["", words["clocks"]]
     order = {stage: i for i, stage in enumerate(
         ("assignment", "first_contact", "cadence", "qualification", "handoff", "acceptance", "follow_up"))}

@@ -24,8 +24,15 @@ import numpy as np
 import polars as pl
 
 from leadclock.engine.events import DECISIONS, INBOUND, REACHED
-from leadclock.engine.fast.parse import TYPE_CODE
+from leadclock.engine.fast.parse import (
+    CHANNEL_NAMES,
+    CREATED_MEMBERS,
+    EVENT_STATUSES,
+    OUTCOME_NAMES,
+    TYPE_CODE,
+)
 from leadclock.engine.rules import CadenceRule, Rules, StageRule
+from leadclock.scoring.tiers import tier_for
 
 STAGES = ("assignment", "first_contact", "cadence", "qualification", "handoff", "acceptance",
           "follow_up")
@@ -35,13 +42,6 @@ ASSIGNMENT, FIRST_CONTACT, CADENCE, QUALIFICATION, HANDOFF, ACCEPTANCE, FOLLOW_U
 STATUS_NAMES = ("new", "assigned", "working", "qualified", "handed_off", "accepted", "opportunity",
                 "won", "lost", "disqualified", "nurture", "recycled", "garbage", "unreachable")
 S = {name: code for code, name in enumerate(STATUS_NAMES)}
-# lead.status values as events give them (in_progress only sets "working").
-EVENT_STATUSES = ("qualified", "disqualified", "nurture", "recycled", "garbage", "unreachable",
-                  "in_progress")
-CHANNEL_NAMES = ("call", "email", "sms", "meeting", "social")
-OUTCOME_NAMES = ("connected", "voicemail", "no_answer", "wrong_number", "busy", "sent", "bounced",
-                 "replied", "booked", "held", "no_show", "other")
-
 # Reason templates: the strings core.py writes when it stops a clock.
 (R_NONE, R_ASSIGNED_TO, R_REASSIGNED, R_ACT_FC, R_REACHED, R_ATTEMPTS, R_FIRST_AE, R_FU_ACT,
  R_DECISION, R_DECIDED, R_DEC_CONTACT, R_DEC_ASSIGN, R_STATUS, R_NURTURE, R_CLOSED, R_HO_QUAL,
@@ -64,7 +64,7 @@ class RuleInfo:
 class Machine:
     """The result: per-lead state (index = lead code) and the clock table."""
 
-    leads: list[str]
+    leads: pl.Series  # lead ids by code, sorted
     names: list[str]  # rep/owner names by code (code 0 is "")
     reasons: list[str]  # free-text reasons by code
     rules: list[RuleInfo]
@@ -78,72 +78,68 @@ class Machine:
     clocks: dict[str, np.ndarray]
 
 
-class _Codes:
-    """Strings to dense int codes, through a polars lookup (no per-row Python)."""
-
-    def __init__(self, first: list[str]) -> None:
-        self.values: list[str] = list(first)
-        self.index = {v: i for i, v in enumerate(self.values)}
-
-    def encode(self, column: pl.Series) -> np.ndarray:
-        column = column.cast(pl.String)
-        for value in column.drop_nulls().unique().to_list():
-            if value not in self.index:
-                self.index[value] = len(self.values)
-                self.values.append(value)
-        return (column.replace_strict(self.index, default=NONE, return_dtype=pl.Int32)
-                .fill_null(NONE).to_numpy())
-
-
 class Engine:
-    def __init__(self, rules: Rules, ev: pl.DataFrame, leads: list[str]) -> None:
+    def __init__(self, rules: Rules, ev: dict[str, np.ndarray], leads: pl.Series,
+                 words: dict[str, list[str]], created_table: dict[str, np.ndarray] | None = None,
+                 created_events: dict[int, Any] | None = None) -> None:
+        """`ev`: the event columns (fast/parse.py COLUMNS) in (lead, event_order) order, `lead`
+        the code of the lead in `leads`; `words`: the vocabularies' strings (names, reasons,
+        sources, tiers) by code."""
         self.rules = rules
         policy = rules.policy
         n_leads = len(leads)
         self.leads = leads
-        n = ev.height
-        self.lead = ev.get_column("lc").to_numpy().astype(np.int32)
-        self.etype = ev.get_column("type").to_numpy().astype(np.int8)
-        self.at = ev.get_column("at").to_numpy()
-        self.names = _Codes([""])
-        self.erep = self.names.encode(ev.get_column("rep"))
-        self.efrm = self.names.encode(ev.get_column("frm"))
-        self.eto = self.names.encode(ev.get_column("to"))
-        self.reason_codes = _Codes([""])
-        self.ereason = self.reason_codes.encode(ev.get_column("reason").cast(pl.String)
-                                                .fill_null(""))
-        self.ech = _enum_codes(ev.get_column("channel"), CHANNEL_NAMES)
-        self.eout = _enum_codes(ev.get_column("outcome"), OUTCOME_NAMES)
-        self.est = _enum_codes(ev.get_column("status"), EVENT_STATUSES)
-        self.ewon = ev.get_column("won").fill_null(False).to_numpy()
-        self.complete = _complete(ev, rules)
+        n = len(ev["lead"])
+        self.lead = ev["lead"].astype(np.int32, copy=False)
+        self.etype = ev["type"]
+        self.at = ev["at"]
+        a = ev["a"].astype(np.int64)
+        b = ev["b"].astype(np.int64)
+        c = ev["c"]
+        # Names: code 0 is "" (an owner core.py can set), vocabulary code k is k + 1.
+        self.names = ["", *words["names"]]
+        self.erep = np.where(a >= 0, a + 1, NONE)  # rep, or from (handoff.requested)
+        self.efrm = self.erep
+        self.eto = np.where(b >= 0, b + 1, NONE)  # to (handoff.requested)
+        self.reasons = ["", *words["reasons"]]
+        self.ereason = np.where(b >= 0, b + 1, 0)  # reason (lead.status, handoff.rejected)
+        self.ech = c
+        self.est = c
+        self.eout = ev["d"]
+        self.ewon = c == 1
+        self.complete = c == 1
         # Tiers: the policy's, in order; -1 is "no tier".
         self.tiers = list(policy.tiers)
         tier_index = {t: i for i, t in enumerate(self.tiers)}
-        self.eupd_tier = (ev.get_column("tier").cast(pl.String).replace_strict(tier_index, default=NONE,
-                                                               return_dtype=pl.Int32)
-                          .fill_null(NONE).to_numpy())
+        tier_words = words["tiers"]
+        tier_map = np.array([tier_index.get(t, NONE) for t in tier_words] + [NONE],
+                            dtype=np.int64)
+        self.eupd_tier = np.full(n, NONE, dtype=np.int64)
+        upd = (self.etype == TYPE_CODE["lead.updated"]) & (b >= 0)
+        self.eupd_tier[upd] = tier_map[b[upd]]
         # Per lead: the first lead.created decides source and tier (core._on_created).
-        created = ev.filter(pl.col("type") == TYPE_CODE["lead.created"]).unique(
-            "lc", keep="first", maintain_order=True)
-        created = created.with_columns(pl.col("source", "tier").cast(pl.String))
-        self.sources = sorted(created.get_column("source").unique().to_list())
-        source_index = {s: i for i, s in enumerate(self.sources)}
+        created = np.flatnonzero(self.etype == TYPE_CODE["lead.created"])
+        if len(created):
+            lc_created = self.lead[created]
+            created = created[np.r_[True, lc_created[1:] != lc_created[:-1]]]
+        lc = self.lead[created].astype(np.int64)
+        src_words = words["sources"]
+        src_codes = a[created]
+        used = np.flatnonzero(np.bincount(src_codes, minlength=len(src_words)))
+        self.sources = sorted(src_words[k] for k in used.tolist())
+        source_rank = np.full(len(src_words) + 1, NONE, dtype=np.int64)
+        rank_of = {s: i for i, s in enumerate(self.sources)}
+        for k in used.tolist():
+            source_rank[k] = rank_of[src_words[k]]
         self.source = np.full(n_leads, NONE, dtype=np.int64)
-        lc = created.get_column("lc").to_numpy()
-        self.source[lc] = created.get_column("source").replace_strict(
-            source_index, return_dtype=pl.Int64).to_numpy()
+        self.source[lc] = source_rank[src_codes]
         self.tier = np.full(n_leads, NONE, dtype=np.int64)
-        combos = created.select("source", "tier", "score").unique()
-        start_tier: dict[tuple[Any, Any, Any], int] = {}
-        for src, given, score in combos.iter_rows():
-            score_tier = given if given in policy.tiers else rules.tier_for_score(score)
-            tier = policy.effective_tier(score_tier, src) or score_tier
-            start_tier[(src, given, score)] = tier_index[tier] if tier is not None else NONE
-        self.tier[lc] = _map_combos(created, start_tier)
+        tiers = _start_tiers(rules, ev["line"][created], src_codes, b[created],
+                             ev["score"][created], src_words, tier_words, words,
+                             created_table or {}, created_events or {})
+        self.tier[lc] = [tier_index[t] if t is not None else NONE for t in tiers]
         self.complex = np.zeros(n_leads, dtype=bool)
-        exotic = ev.get_column("exotic").fill_null(False).to_numpy()
-        self.complex[self.lead[exotic]] = True
+        self.complex[self.lead[ev["exotic"]]] = True
         # Rules as tables over (source, tier + 1).
         self.rule_list: list[RuleInfo] = []
         self._rule_ids: dict[Any, int] = {}
@@ -362,8 +358,8 @@ class Engine:
 
     def on_activity(self, ld: np.ndarray, ev: np.ndarray, k: int) -> None:
         at, rep, ch, out = self.at[ev], self.erep[ev], self.ech[ev], self.eout[ev]
-        attempt = ~np.isin(out, _OUT_INBOUND)
-        reach = np.isin(out, _OUT_REACHED)
+        attempt = ~_IS_INBOUND[out]
+        reach = _IS_REACHED[out]
         fcm = attempt & ~self.first_contact[ld]
         if fcm.any():
             l1, a1 = ld[fcm], at[fcm]
@@ -391,7 +387,7 @@ class Engine:
         if fu.any():
             l2, a2 = ld[fu], at[fu]
             self.stop(FOLLOW_UP, l2, a2, R_FU_ACT, ch[fu], rep[fu])
-            booked = (ch[fu] == _CH_MEETING) & np.isin(out[fu], _OUT_BOOKED)
+            booked = (ch[fu] == _CH_MEETING) & _IS_BOOKED[out[fu]]
             self.meeting[l2[booked]] = True
             self.follow_up(l2[~booked], a2[~booked], k, 1)
 
@@ -492,48 +488,139 @@ class Engine:
     def result(self) -> Machine:
         n = self.n_clocks
         return Machine(
-            leads=self.leads, names=self.names.values, reasons=self.reason_codes.values,
+            leads=self.leads, names=self.names, reasons=self.reasons,
             rules=self.rule_list, source=self.source, sources=self.sources, tier=self.tier,
             tiers=self.tiers, status=self.status, owner=self.owner, complex=self.complex,
             clocks={key: arr[:n] for key, arr in self.c.items()},
         )
 
 
-def _enum_codes(column: pl.Series, names: tuple[str, ...]) -> np.ndarray:
-    index = {name: i for i, name in enumerate(names)}
-    return (column.cast(pl.String).replace_strict(index, default=NONE, return_dtype=pl.Int8)
-            .fill_null(NONE).to_numpy())
-
-
-def _complete(ev: pl.DataFrame, rules: Rules) -> np.ndarray:
-    """Whether each handoff.requested carries every required field (core: F14)."""
-    is_req = ev.get_column("type").to_numpy() == TYPE_CODE["handoff.requested"]
-    out = np.zeros(ev.height, dtype=bool)
-    if not is_req.any():
+def _start_tiers(rules: Rules, lines: np.ndarray, src_codes: np.ndarray, given: np.ndarray,
+                 scores: np.ndarray, src_words: list[str], tier_words: list[str],
+                 words: dict[str, list[str]], created: dict[str, np.ndarray],
+                 created_events: dict[int, Any]) -> list[str | None]:
+    """rules.tiering.tier(data, source) of each lead.created (core._on_created), per distinct
+    input: the score of scoring.rules._attribute_changes is a sum over the policy's plan (one
+    term per attribute value) and its negative flags (from the email domain and the title on a
+    canonical line), so each term is decided once per distinct value."""
+    tiering = rules.tiering
+    c = tiering.compiled
+    policy = rules.policy
+    n = len(lines)
+    out: list[str | None] = [None] * n
+    if not n:
         return out
-    fields = ev.get_column("fields").cast(pl.String)
-    required = rules.required_fields
-    verdict: dict[str | None, bool] = {}
-    for text in fields.filter(pl.Series(is_req)).unique().to_list():
-        given = json.loads(text) if text is not None else None
-        given = given or {}  # event.get("fields") or {}
-        verdict[text] = not [f for f in required if given.get(f) in (None, "", [], {})]
-    values = fields.replace_strict({k: v for k, v in verdict.items() if k is not None},
-                                   default=verdict.get(None, False), return_dtype=pl.Boolean)
-    out[is_req] = values.to_numpy()[is_req]
+    exact = np.zeros(n, dtype=bool)
+    if created_events:
+        for i, line in enumerate(lines.tolist()):
+            event = created_events.get(line)
+            if event is not None:
+                exact[i] = True
+                out[i] = tiering.tier(event.data, event.data["source"])
+    fast = np.flatnonzero(~exact)
+    if not len(fast):
+        return out
+    pos = np.searchsorted(created["line"], lines[fast])
+    source = src_codes[fast]
+    decided = np.full(len(fast), -1, dtype=np.int64)  # index into `results`
+    results: list[str | None] = []
+    memo: dict[Any, int] = {}
+
+    def decide(key: Any, make: Any) -> int:
+        if key not in memo:
+            memo[key] = len(results)
+            results.append(make())
+        return memo[key]
+
+    # The CRM's tier (the source's priority may still be stricter).
+    tier_of = np.array([t in policy.tiers for t in tier_words] + [False], dtype=bool)
+    gave = tier_of[given[fast]]
+    for i in np.flatnonzero(gave).tolist():
+        g, src = tier_words[given[fast][i]], src_words[source[i]]
+        decided[i] = decide(("given", g, src),
+                            lambda g=g, src=src: policy.effective_tier(g, src) or g)
+    # A score from the CRM; otherwise the attributes' points.
+    score = scores[fast]
+    has_score = ~gave & ~np.isnan(score)
+    points = _attribute_score(c, created, pos, words)
+    value = np.where(has_score, score, points)
+    rest = np.flatnonzero(~gave)
+    frame = pl.DataFrame({"s": source[rest], "v": value[rest]})
+    distinct = frame.unique(maintain_order=True)
+    codes = []
+    for src_code, total in distinct.iter_rows():
+        src = src_words[src_code]
+        total = int(total) if float(total).is_integer() and points.dtype.kind == "i" else total
+        codes.append(decide(("score", total, src), lambda t=total, s=src: tier_for(
+            t, (s,) if s else (), s, c).tier))
+    decided[rest] = frame.join(distinct.with_columns(k=pl.Series(codes, dtype=pl.Int64)),
+                               on=["s", "v"], how="left", maintain_order="left"
+                               ).get_column("k").to_numpy()
+    table = np.array(results, dtype=object)
+    for i, t in zip(fast.tolist(), table[decided].tolist(), strict=True):
+        out[i] = t
     return out
 
 
-def _map_combos(created: pl.DataFrame, start_tier: dict[tuple[Any, Any, Any], int]) -> np.ndarray:
-    keys = pl.DataFrame(
-        [{"source": s, "tier": t, "score": sc, "code": v} for (s, t, sc), v in start_tier.items()],
-        schema={"source": pl.String, "tier": pl.String, "score": pl.Float64, "code": pl.Int64},
-    )
-    joined = created.select("source", "tier", "score").join(
-        keys, on=["source", "tier", "score"], how="left", nulls_equal=True, maintain_order="left")
-    return joined.get_column("code").to_numpy()
+def _attribute_score(c: Any, created: dict[str, np.ndarray], pos: np.ndarray,
+                     words: dict[str, list[str]]) -> np.ndarray:
+    """scoring.rules._attribute_changes' score of canonical lead.created lines `pos`."""
+    from leadclock.scoring.rules import _attribute_points, _flags
+
+    n = len(pos)
+    ints = all(isinstance(p, int) for p in c.level_points.values()) and all(
+        isinstance(p, int) for _, p in c.negative_items)
+    total = np.zeros(n, dtype=np.int64 if ints else np.float64)
+
+    def values(key: str) -> tuple[np.ndarray, list[Any]]:
+        """Codes (-1: absent) and the Python values (as json.loads gives them) by code."""
+        if key not in created:
+            return np.full(n, -1, dtype=np.int64), []
+        texts = words.get(f"attr:{key}", [])
+        kind = CREATED_MEMBERS.get(key)
+        py = texts if kind == "string" else [json.loads(t) for t in texts]
+        return created[key][pos], py
+
+    for key, fallback, _memo, attr in c.plan:
+        code, py = values(key)
+        if fallback is not None:
+            code_f, py_f = values(fallback)
+            offset = len(py)
+            code = np.where(code >= 0, code, np.where(code_f >= 0, code_f + offset, -1))
+            py = [*py, *py_f]
+        used = np.flatnonzero(np.bincount(code[code >= 0], minlength=len(py)))
+        pts = np.zeros(len(py) + 1, dtype=total.dtype)
+        for k in used.tolist():
+            hit = _attribute_points(attr, py[k], c)
+            pts[k] = hit[0] if hit is not None else 0
+        total += pts[code]
+    # Negative flags: on a canonical line only the email's domain and the title raise them.
+    d_code, d_py = values("email")
+    t_code, t_py = values("title")
+    pair = pl.DataFrame({"d": d_code, "t": t_code})
+    distinct = pair.unique()
+    neg = []
+    for d, t in distinct.iter_rows():
+        attrs: dict[str, Any] = {}
+        if d >= 0:
+            attrs["email"] = "@" + d_py[d]
+        if t >= 0:
+            attrs["title"] = t_py[t]
+        flags = _flags(attrs, c)
+        sub = 0
+        for flag, points in c.negative_items:
+            if flag in flags:
+                sub += points
+        neg.append(sub)
+    total += pair.join(distinct.with_columns(p=pl.Series(neg, dtype=pl.Int64 if ints else
+                                                         pl.Float64)),
+                       on=["d", "t"], how="left", maintain_order="left").get_column("p").to_numpy()
+    return total
 
 
+_IS_INBOUND = np.array([o in INBOUND for o in OUTCOME_NAMES])
+_IS_REACHED = np.array([o in REACHED for o in OUTCOME_NAMES])
+_IS_BOOKED = np.array([o in ("held", "booked") for o in OUTCOME_NAMES])
 _OUT_INBOUND = np.array([OUTCOME_NAMES.index(o) for o in INBOUND])
 _OUT_REACHED = np.array([OUTCOME_NAMES.index(o) for o in REACHED])
 _OUT_BOOKED = np.array([OUTCOME_NAMES.index("held"), OUTCOME_NAMES.index("booked")])

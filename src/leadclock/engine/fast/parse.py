@@ -4,18 +4,23 @@ A line takes the fast path only when a strict, per-type regular expression prove
 compact JSON object in the canonical key order (`event_to_json`, the contract order, or the demo
 generator's order for `lead.created`), with kinds and enumerations exactly as `parse_event`
 checks them, no escapes and no control characters. For such a line every JSON parser agrees on
-the values, so plain byte slicing yields what `parse_event` would. Every other line (bad JSON,
-other key orders, escapes, integer ids, ...) goes through the reference `read_events` itself, so
-its Event or its LineError is the reference's by construction.
+the values, so the values sit at offsets that plain byte arithmetic finds. Every other line (bad
+JSON, other key orders, escapes, integer ids, ...) goes through the reference `read_events`
+itself, so its Event or its LineError is the reference's by construction.
+
+The history is read in chunks (`CHUNK_BYTES`): the text of the whole file is never held at once.
+Each chunk becomes integer columns straight away (`COLUMNS`): ids as two independent hashes of
+their bytes (duplicates are compared on both, see columnar._dedup), timestamps as int64 µs UTC
+(fixed-layout digits turned into numbers with numpy), enumerations as small codes, and every other
+string as a code of a per-replay `Vocab` (polars categoricals: exact, whatever the length).
 
 Why not `polars.read_ndjson`: it coerces a number into a string column (`"rep": 5` -> "5"),
-keeps the *first* of duplicated keys where Python keeps the last, and is slower than the regex.
+keeps the *first* of duplicated keys where Python keeps the last, and is slower than this.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -40,26 +45,47 @@ from leadclock.engine.replay import LineError, read_events
 TYPES: tuple[str, ...] = tuple(FIELDS)  # type code = index here
 TYPE_CODE = {name: code for code, name in enumerate(TYPES)}
 RANKS = np.array([TYPE_RANK.get(t, 9) for t in TYPES], dtype=np.int64)
-CHUNK_BYTES = 48 << 20
+CHUNK_BYTES = 64 << 20
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# Columns of the event table (one row per valid event, in file order).
-SCHEMA: dict[str, Any] = {
-    "line": pl.Int64, "id": pl.String, "type": pl.UInt8, "at": pl.Int64, "lead": pl.String,
-    "rep": pl.String, "channel": pl.String, "outcome": pl.String, "status": pl.String,
-    "reason": pl.String, "frm": pl.String, "to": pl.String,
-    "won": pl.Boolean, "source": pl.String, "tier": pl.String, "score": pl.Float64,
-    "fields": pl.String, "exotic": pl.Boolean,
+# Enumerations as event columns code them (index in these tuples).
+CHANNEL_NAMES = ("call", "email", "sms", "meeting", "social")
+OUTCOME_NAMES = ("connected", "voicemail", "no_answer", "wrong_number", "busy", "sent", "bounced",
+                 "replied", "booked", "held", "no_show", "other")
+# lead.status values as events give them (in_progress only sets "working").
+EVENT_STATUSES = ("qualified", "disqualified", "nurture", "recycled", "garbage", "unreachable",
+                  "in_progress")
+assert set(CHANNEL_NAMES) == CHANNELS and set(OUTCOME_NAMES) == OUTCOMES
+assert set(EVENT_STATUSES) == STATUSES
+
+# Columns of the event table (one row per valid event, in file order). What `a`, `b`, `c`, `d`
+# hold depends on the type (-1: absent); strings are codes of the Vocab named in brackets:
+#   lead.created        a source [sources], b tier [tiers], score
+#   lead.updated        b tier [tiers] (a string tier; any other value makes the row exotic)
+#   lead.assigned, handoff.accepted, opportunity.created   a rep [names]
+#   activity            a rep [names], c channel, d outcome (CHANNEL_NAMES, OUTCOME_NAMES)
+#   lead.status         b reason [reasons], c status (EVENT_STATUSES)
+#   handoff.requested   a from [names], b to [names], c 1 if it carries every required field
+#   handoff.rejected    a rep [names], b reason [reasons]
+#   deal.closed         c 1 if won
+# `lead` is a code of Vocab.leads (-1 for rep.availability); `exotic` marks values the columnar
+# port leaves to the reference engine.
+COLUMNS: dict[str, Any] = {
+    "line": np.int64, "idh": np.uint64, "idh2": np.uint32, "type": np.int8, "at": np.int64,
+    "lead": np.int32, "a": np.int32, "b": np.int32, "c": np.int8, "d": np.int8,
+    "score": np.float64, "exotic": np.bool_,
 }
+# Two independent hashes of an id's UTF-8 bytes.
+HASH_SEEDS = (0x5EED_1D5, 0x0BAD_CAFE)
 
 # ---------------------------------------------------------------------------------- patterns
 
-# Lines holding a backslash or a control character never reach the patterns (see
-# _parse_chunk), so inside a string "anything but a quote" is a character needing no escape.
-_C = r'[^"]'
+# Inside a string "anything but a quote, a backslash or a control character": such a string needs
+# no unescaping, and a line holding an escape or a control character takes the exact path.
+_C = r'[^"\\\x00-\x1f]'
 _STR = rf'"{_C}+"'  # parse_event's "string (not empty)"
 # Offsets are required ("Z" and fractions take the exact path); years are bounded so that
-# Python's datetime and polars agree on every accepted value.
+# Python's datetime and the numeric conversion agree on every accepted value.
 _TS = (r'"(?:19|2[01])[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3])'
        r':[0-5][0-9]:[0-5][0-9][+-](?:[01][0-9]|2[0-3]):[0-5][0-9]"')
 # Bounded digits: finite in Python and exact in float64, so validation and values agree.
@@ -126,9 +152,72 @@ def _pattern(kind: str) -> str:
 
 
 PATTERNS = {kind: _pattern(kind) for kind in TYPES}
-# The 11 bytes after `"type":"` tell the types apart.
-_TYPE_KEY = {(t + '","at":"')[:11]: TYPE_CODE[t] for t in TYPES}
-assert len(_TYPE_KEY) == len(TYPES)
+
+
+def _word(text: str) -> int:
+    """The little-endian uint64 of the first 8 bytes of `text` (zero-padded)."""
+    return int.from_bytes(text.encode()[:8].ljust(8, b"\0"), "little")
+
+
+# Bytes 3..10 of `type + '","at":"'` tell the types apart (the pattern checks the type again).
+_TYPE_AT = 13  # offset of those bytes after the `","type":"` key's start
+_TYPE_WORDS = np.array([_word((t + '","at":"')[3:]) for t in TYPES], dtype=np.uint64)
+assert len(set(_TYPE_WORDS.tolist())) == len(TYPES)
+_TYPE_SORT = np.argsort(_TYPE_WORDS)
+
+
+def _enum_table(values: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.uint64]:
+    """The shortest prefix of `value + '"'` that tells the values apart, as sorted words."""
+    for size in range(1, 9):
+        keys = [_word((v + '"')[:size]) for v in values]
+        if len(set(keys)) == len(values):
+            mask = np.uint64((1 << (8 * size)) - 1)
+            order = np.argsort(np.array(keys, dtype=np.uint64))
+            return np.array(keys, dtype=np.uint64)[order], order.astype(np.int8), mask
+    raise AssertionError(values)
+
+
+_ENUMS = {name: _enum_table(values) for name, values in
+          (("channel", CHANNEL_NAMES), ("outcome", OUTCOME_NAMES), ("status", EVENT_STATUSES))}
+
+
+# ---------------------------------------------------------------------------------- vocabulary
+
+
+@dataclass
+class Vocab:
+    """Strings of one replay as dense codes (per-replay polars categoricals: exact, any length)."""
+
+    leads: pl.Categories = field(default_factory=pl.Categories.random)
+    names: pl.Categories = field(default_factory=pl.Categories.random)
+    reasons: pl.Categories = field(default_factory=pl.Categories.random)
+    sources: pl.Categories = field(default_factory=pl.Categories.random)
+    tiers: pl.Categories = field(default_factory=pl.Categories.random)
+
+    attrs: dict[str, pl.Categories] = field(default_factory=dict)  # lead.created members
+
+    def __post_init__(self) -> None:
+        # A mapping lives as long as some series of its dtype does (codes would start over).
+        self._anchors = [pl.Series([], dtype=pl.Categorical(cats)) for cats in
+                         (self.leads, self.names, self.reasons, self.sources, self.tiers)]
+
+    def attr(self, key: str) -> pl.Categories:
+        if key not in self.attrs:
+            self.attrs[key] = pl.Categories.random()
+            self._anchors.append(pl.Series([], dtype=pl.Categorical(self.attrs[key])))
+        return self.attrs[key]
+
+    @staticmethod
+    def codes(cats: pl.Categories, values: pl.Series) -> np.ndarray:
+        """int64 codes (-1 for null) of a String or Binary series."""
+        if values.dtype != pl.String:
+            values = values.cast(pl.String)
+        return (values.cast(pl.Categorical(cats)).to_physical().cast(pl.Int64).fill_null(-1)
+                .to_numpy())
+
+    @staticmethod
+    def strings(cats: pl.Categories) -> list[str]:
+        return cats.to_series().to_list()
 
 
 # ---------------------------------------------------------------------------------- chunks
@@ -167,7 +256,8 @@ class Chunk:
         return cached
 
 
-def _file_chunks(path: Path, chunk_bytes: int) -> Iterator[Chunk]:
+def _file_chunks(path: Path, chunk_bytes: int, count: bool = True) -> Iterator[Chunk]:
+    """Chunks of whole lines. `count=False`: the caller numbers them (sets `first`) as it goes."""
     first = 1
     rest = b""
     with open(path, "rb") as handle:
@@ -175,27 +265,30 @@ def _file_chunks(path: Path, chunk_bytes: int) -> Iterator[Chunk]:
             block = handle.read(chunk_bytes)
             if not block:
                 break
-            data = rest + block
+            data = rest + block if rest else block
             cut = data.rfind(b"\n")
             if cut < 0:
                 rest = data
                 continue
             rest = data[cut + 1:]
-            yield from _normalised(data[:cut + 1], first, True)
-            first += _count_lines(data[:cut + 1])
+            body = data[:cut + 1]
+            del data
+            chunk = _normalised(body, first)
+            if count:
+                first += _count_lines(chunk.data)
+            yield chunk
     if rest:
-        yield from _normalised(rest, first, False)
+        yield _normalised(rest, first)
 
 
-def _normalised(data: bytes, first: int, final_newline: bool) -> Iterator[Chunk]:
+def _normalised(data: bytes, first: int) -> Chunk:
     # The reference reads in text mode: "\r\n" and a lone "\r" end a line like "\n" does.
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    yield Chunk(data, first, None, data.endswith(b"\n"))
+    return Chunk(data, first, None, data.endswith(b"\n"))
 
 
 def _count_lines(data: bytes) -> int:
-    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in data else data
     return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
 
@@ -222,137 +315,565 @@ def _text_chunk(texts: list[str], first: int) -> Chunk:
     return Chunk(("\n".join(safe) + "\n").encode("utf-8"), first, texts, True)
 
 
-# ---------------------------------------------------------------------------------- parsing
-
-
-@dataclass
-class ParsedHistory:
-    events: pl.DataFrame
-    errors: list[LineError] = field(default_factory=list)
-    lines: int = 0
-    slow_lines: int = 0  # lines that took the exact per-line path
-
-
-def parse_history(source: str | Path | Iterable[str | bytes],
-                  chunk_bytes: int = CHUNK_BYTES) -> ParsedHistory:
-    chunks = (_file_chunks(Path(source), chunk_bytes) if isinstance(source, str | Path)
-              else _list_chunks(source))
-    frames: list[pl.DataFrame] = []
-    errors: list[LineError] = []
-    lines = slow = 0
-    for chunk in chunks:
-        frame, chunk_errors, n_lines, n_slow = _parse_chunk(chunk)
-        frames.append(frame)
-        errors.extend(chunk_errors)
-        lines += n_lines
-        slow += n_slow
-    empty = pl.DataFrame(schema=SCHEMA).with_columns(pl.col(_PAYLOAD).cast(pl.Categorical),
-                                                      pl.col("line").cast(pl.Int32))
-    events = pl.concat(frames, how="vertical") if frames else empty
-    return ParsedHistory(events, errors, lines, slow)
-
-
 def iter_chunks(source: str | Path | Iterable[str | bytes]) -> Iterator[Chunk]:
     return (_file_chunks(Path(source), CHUNK_BYTES) if isinstance(source, str | Path)
             else _list_chunks(source))
 
 
-def _parse_chunk(chunk: Chunk) -> tuple[pl.DataFrame, list[LineError], int, int]:
-    starts, ends = chunk.bounds()
-    n = len(starts)
-    if n == 0:
-        return pl.DataFrame(schema=SCHEMA).with_columns(
-            pl.col(_PAYLOAD).cast(pl.Categorical), pl.col("line").cast(pl.Int32)), [], 0, 0
-    buf = np.frombuffer(chunk.data, dtype=np.uint8)
-    slow = np.zeros(n, dtype=bool)
-    # Escapes, control characters (tab, \x01 the reader's separator, ...) and invalid UTF-8
-    # take the exact path; a clean chunk costs two counts.
-    n_backslash = int(np.count_nonzero(buf == 92))
-    n_control = int(np.count_nonzero(buf < 32)) - int(np.count_nonzero(buf == 10))
-    if n_backslash or n_control:
-        bad = np.flatnonzero((buf == 92) | ((buf < 32) & (buf != 10)))
-        slow[np.searchsorted(ends, bad, side="left")] = True
+def read_lines(source: Any, numbers: np.ndarray) -> dict[int, str]:
+    """The text of lines `numbers` (sorted), as `read_events` sees them: one more pass."""
+    out: dict[int, str] = {}
+    if not len(numbers):
+        return out
+    for chunk in iter_chunks(source):
+        n = len(chunk.bounds()[0]) if chunk.texts is None else len(chunk.texts)
+        lo = np.searchsorted(numbers, chunk.first)
+        hi = np.searchsorted(numbers, chunk.first + n)
+        for number in numbers[lo:hi].tolist():
+            out[number] = chunk.text(number - chunk.first, n)
+        if hi == len(numbers):
+            break
+    return out
+
+
+# ---------------------------------------------------------------------------------- parsing
+
+
+@dataclass
+class ParsedHistory:
+    cols: dict[str, np.ndarray]  # COLUMNS, one row per valid event in file order
+    vocab: Vocab
+    errors: list[LineError] = field(default_factory=list)
+    lines: int = 0
+    slow_lines: int = 0  # lines that took the exact per-line path
+    # lead.created members the starting tier reads (rules.tiering), by line: "line" (sorted) and
+    # per member the raw JSON text's code in vocab.attr(member) (-1: absent) for canonical lines;
+    # the exact path's events keep their own data (line -> Event).
+    created: dict[str, np.ndarray] = field(default_factory=dict)
+    created_events: dict[int, Event] = field(default_factory=dict)
+
+    @property
+    def height(self) -> int:
+        return len(self.cols["line"])
+
+
+# lead.created members by kind (what a canonical line may carry).
+CREATED_MEMBERS = {**FIELDS["lead.created"][0], **FIELDS["lead.created"][1]}
+
+
+def parse_history(source: str | Path | Iterable[str | bytes], required: tuple[str, ...] = (),
+                  created_keys: tuple[str, ...] = (), chunk_bytes: int = CHUNK_BYTES
+                  ) -> ParsedHistory:
+    """`required`: the policy's handoff.required_fields (handoff.requested rows record whether
+    they carry them all, as core._on_handoff_requested decides); `created_keys`: the lead.created
+    members to keep (those the starting tier reads)."""
+    chunks = (_file_chunks(Path(source), chunk_bytes, count=False)
+              if isinstance(source, str | Path) else _list_chunks(source))
+    vocab = Vocab()
+    keys = tuple(k for k in dict.fromkeys(created_keys) if k in CREATED_MEMBERS)
+    parts: list[dict[str, np.ndarray]] = []
+    created_parts: list[dict[str, np.ndarray]] = []
+    created_events: dict[int, Event] = {}
+    errors: list[LineError] = []
+    lines = slow = 0
+    first = 1
+    for chunk in chunks:
+        chunk.first = first
+        ctx = _Context(vocab, tuple(required), keys)
+        cols, chunk_errors, n_lines, n_slow = _parse_chunk(chunk, ctx)
+        first += n_lines
+        del chunk
+        parts.append(cols)
+        created_parts.append(ctx.created_table())
+        created_events.update(ctx.created_events)
+        errors.extend(chunk_errors)
+        lines += n_lines
+        slow += n_slow
+    created = {name: np.concatenate([p[name] for p in created_parts]) if created_parts
+               else np.zeros(0, dtype=np.int64) for name in ("line", *keys)}
+    order = np.argsort(created["line"], kind="stable")
+    created = {name: col[order] for name, col in created.items()}
+    cols: dict[str, np.ndarray] = {}
+    for name, dtype in COLUMNS.items():  # column by column: the parts go as the whole comes
+        cols[name] = (np.concatenate([p.pop(name) for p in parts]) if parts
+                      else np.zeros(0, dtype=dtype))
+    return ParsedHistory(cols, vocab, errors, lines, slow, created, created_events)
+
+
+@dataclass
+class _Context:
+    """What one chunk's parse needs and collects besides the event columns."""
+
+    vocab: Vocab
+    required: tuple[str, ...]
+    keys: tuple[str, ...]  # lead.created members to keep
+    first: int = 1
+    created_rows: list[np.ndarray] = field(default_factory=list)
+    created_codes: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    created_events: dict[int, Event] = field(default_factory=dict)
+
+    def created_table(self) -> dict[str, np.ndarray]:
+        rows = (np.concatenate(self.created_rows) if self.created_rows
+                else np.zeros(0, dtype=np.int64))
+        out = {"line": rows + self.first}
+        for key in self.keys:
+            parts = self.created_codes.get(key, [])
+            out[key] = (np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))
+        return out
+
+
+def _empty(n: int) -> dict[str, np.ndarray]:
+    out = {name: np.full(n, -1, dtype=dtype) for name, dtype in COLUMNS.items()
+           if name not in ("score", "exotic", "idh", "idh2")}
+    out["idh"] = np.zeros(n, dtype=np.uint64)
+    out["idh2"] = np.zeros(n, dtype=np.uint32)
+    out["score"] = np.full(n, np.nan)
+    out["exotic"] = np.zeros(n, dtype=bool)
+    return out
+
+
+def _parse_chunk(chunk: Chunk, ctx: _Context
+                 ) -> tuple[dict[str, np.ndarray], list[LineError], int, int]:
+    vocab, required = ctx.vocab, ctx.required
+    ctx.first = chunk.first
+    data = chunk.data
     try:
-        frame = pl.read_csv(chunk.data, has_header=False, separator="\x01", quote_char=None,
+        frame = pl.read_csv(data, has_header=False, separator="\x01", quote_char=None,
                             schema={"line": pl.String}, truncate_ragged_lines=True,
                             comment_prefix=None, raise_if_empty=False)
-        if frame.height != n:
-            raise ValueError("line count mismatch")
         lines = frame.get_column("line")
-        blank = lines.is_null().to_numpy() | (lines.str.len_bytes() == 0).fill_null(True).to_numpy()
+        del frame
     except Exception:  # invalid UTF-8 and the like: every line through the exact path
+        lines = None
+    if lines is not None:
+        lens = lines.str.len_bytes().fill_null(0).to_numpy().astype(np.int64)
+        n = len(lens)
+        starts = np.zeros(n, dtype=np.int64)
+        np.cumsum(lens[:-1] + 1, out=starts[1:])
+        expect = len(data) - (1 if data.endswith(b"\n") else 0)
+        slow = np.zeros(n, dtype=bool)
+        if n and starts[-1] + lens[-1] == expect:
+            object.__setattr__(chunk, "_bounds", (starts, starts + lens))
+        else:
+            # read_csv's lines are not the bytes' lines (a \x01, a byte order mark, ...): the exact
+            # bounds, and lines that differ take the exact path.
+            starts, ends = chunk.bounds()
+            if len(starts) != n:
+                lines = None
+            else:
+                slow |= (ends - starts) != lens
+    if lines is None:
+        starts, ends = chunk.bounds()
+        n = len(starts)
+        slow = np.ones(n, dtype=bool)
         lines = pl.Series("line", [None] * n, dtype=pl.String)
-        slow[:] = True
-        blank = np.zeros(n, dtype=bool)
-    numbers = chunk.first + np.arange(n, dtype=np.int64)
-    fast, ok = _fast_rows(lines, slow, numbers)
+        lens = ends - starts
+    if n == 0:
+        return _empty(0), [], 0, 0
+    out = _empty(n)
+    ok = np.zeros(n, dtype=bool)
+    if not slow.all():
+        _fast_rows(lines, data, starts, lens, slow, out, ok, ctx)
     # Empty lines are skipped by the reference; whitespace-only ones take the exact path
     # (str.strip() there strips Unicode spaces too).
-    slow_idx = np.flatnonzero(slow | (~ok & ~blank))
-    rows: list[dict[str, Any]] = []
+    slow_idx = np.flatnonzero(~ok & ((lens > 0) | slow))
     errors: list[LineError] = []
-    for index in slow_idx.tolist():
-        text = chunk.text(index, n)
-        for _, item in read_events([text]):
-            if isinstance(item, LineError):
-                errors.append(dataclasses.replace(item, line=chunk.first + index))
-            else:
-                rows.append(event_row(chunk.first + index, item))
-    frame = fast
-    if rows:
-        frame = pl.concat([fast, pl.DataFrame(rows, schema=SCHEMA)], how="vertical").sort("line")
-    # Payload strings repeat a lot (reps, statuses, reasons): categorical codes keep a history
-    # of millions of events in memory; ids and leads stay strings.
-    return frame.with_columns(pl.col(_PAYLOAD).cast(pl.Categorical),
-                              pl.col("line").cast(pl.Int32)), errors, n, len(slow_idx)
+    if len(slow_idx):
+        rows: list[tuple[int, Event]] = []
+        for index in slow_idx.tolist():
+            text = chunk.text(index, n)
+            for _, item in read_events([text]):
+                if isinstance(item, LineError):
+                    errors.append(dataclasses.replace(item, line=chunk.first + index))
+                else:
+                    rows.append((index, item))
+        _slow_rows(rows, out, ok, vocab, required)
+        for index, event in rows:
+            if event.type == "lead.created":
+                ctx.created_events[chunk.first + index] = event
+    keep = np.flatnonzero(ok)
+    cols = {name: arr[keep] for name, arr in out.items()}
+    cols["line"] = keep + chunk.first
+    return cols, errors, n, len(slow_idx)
 
 
-_PAYLOAD = ["rep", "channel", "outcome", "status", "reason", "frm", "to", "source", "tier",
-            "fields"]
+# ---------------------------------------------------------------------------------- fast rows
 
 
-def event_row(line: int, event: Event) -> dict[str, Any]:
-    """An Event (from the exact path) as a row of the event table."""
-    d = event.data
-    kind = event.type
-    row: dict[str, Any] = {
-        "line": line, "id": event.id, "type": TYPE_CODE[kind], "at": _us(event.at),
-        "lead": event.lead if kind != "rep.availability" else None,
-        "rep": None, "channel": None, "outcome": None, "status": None, "reason": None,
-        "frm": None, "to": None, "won": None, "source": None, "tier": None,
-        "score": None, "fields": None, "exotic": False,
-    }
+def _u64_view(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Bytes and little-endian uint64 words at every byte offset of `data` (zero-padded)."""
+    padded = np.zeros(len(data) + 64, dtype=np.uint8)
+    padded[:len(data)] = np.frombuffer(data, dtype=np.uint8)
+    words = np.ndarray(shape=(len(data) + 57,), dtype="<u8", buffer=padded, offset=0,
+                       strides=(1,))
+    return padded, words
+
+
+_FF = np.uint64(0xFF)
+_NIB = np.uint64(0x0F0F0F0F0F0F0F0F)
+
+
+def _pairs(word: np.ndarray) -> np.ndarray:
+    """Two-digit numbers: byte i of the result (low 8 bits at 8*i) is 10*digit(i) + digit(i+1)."""
+    digits = word & _NIB
+    return digits * np.uint64(10) + (digits >> np.uint64(8))
+
+
+def _byte(word: np.ndarray, index: int) -> np.ndarray:
+    return ((word >> np.uint64(8 * index)) & _FF).astype(np.int64)
+
+
+def _day_table() -> np.ndarray:
+    """Days since 1970-01-01 of (year - 1900, month, day), -2**40 for dates that do not exist."""
+    years = np.arange(1900, 3000)
+    out = np.full((len(years), 16, 32), -(2**40), dtype=np.int64)
+    for month in range(1, 13):
+        first = np.array([np.datetime64(f"{y:04d}-{month:02d}-01", "D") for y in years])
+        nxt = np.array([np.datetime64(f"{y + (month == 12):04d}-{month % 12 + 1:02d}-01", "D")
+                        for y in years])
+        base = first.astype(np.int64)
+        length = (nxt - first).astype(np.int64)
+        for day in range(1, 32):
+            out[:, month, day] = np.where(day <= length, base + day - 1, -(2**40))
+    return out.reshape(-1)
+
+
+_DAYS: np.ndarray | None = None
+
+
+def _days(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    global _DAYS
+    if _DAYS is None:
+        _DAYS = _day_table()
+    return _DAYS[((year - 1900) * 16 + month) * 32 + day]
+
+
+def _timestamps(words: np.ndarray, padded: np.ndarray, pos: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """`"YYYY-MM-DDTHH:MM:SS+HH:MM"` at byte `pos` (the pattern fixed the layout) as µs UTC, and
+    whether the date exists (the pattern lets February 30th through)."""
+    w0, w1, w2 = words[pos], words[pos + 8], words[pos + 16]
+    last = (padded[pos + 24] & 15).astype(np.int64)
+    p0, p1, p2 = _pairs(w0), _pairs(w1), _pairs(w2)
+    year = _byte(p0, 0) * 100 + _byte(p0, 2)
+    days = _days(year, _byte(p0, 5), _byte(p1, 0))
+    seconds = days * 86400 + _byte(p1, 3) * 3600 + _byte(p1, 6) * 60 + _byte(p2, 1)
+    offset = _byte(p2, 4) * 3600 + ((_byte(w2, 7) & 15) * 10 + last) * 60
+    seconds -= np.where(_byte(w2, 3) == 45, -offset, offset)  # "-" is 45
+    return seconds * 1_000_000, days > -(2**39)
+
+
+def _dates_valid(words: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Whether `"YYYY-MM-DD"` at byte `pos` (years 1900-2999 by the pattern) is a real date."""
+    w0, w1 = words[pos], words[pos + 8]
+    p0, p1 = _pairs(w0), _pairs(w1)
+    year = _byte(p0, 0) * 100 + _byte(p0, 2)
+    month = _byte(p0, 5)
+    day = _byte(p1, 0)
+    good = (month <= 12) & (day <= 31)
+    days = _days(year, np.where(good, month, 0), np.where(good, day, 0))
+    return good & (days > -(2**39))
+
+
+def _enum_codes(words: np.ndarray, pos: np.ndarray, name: str) -> np.ndarray:
+    keys, order, mask = _ENUMS[name]
+    found = np.searchsorted(keys, words[pos] & mask)
+    return order[np.minimum(found, len(keys) - 1)]
+
+
+def _find(sub: pl.Series, text: str) -> np.ndarray:
+    """Byte offset of `text` in each line (-1 when absent)."""
+    return sub.str.find(text, literal=True).fill_null(-1).cast(pl.Int64).to_numpy()
+
+
+def _slice(sub: pl.Series, start: np.ndarray, end: np.ndarray) -> pl.Series:
+    """Bytes [start, end) of each line as strings (offsets fall on ASCII bytes: valid UTF-8)."""
+    frame = pl.DataFrame({"b": sub.cast(pl.Binary), "s": start, "n": end - start})
+    return frame.select(pl.col("b").bin.slice(pl.col("s"), pl.col("n"))).to_series().cast(
+        pl.String)
+
+
+def _until_quote(sub: pl.Series, start: np.ndarray) -> np.ndarray:
+    """The offset of the first quote at or after `start` in each line."""
+    frame = pl.DataFrame({"b": sub.cast(pl.Binary), "s": start})
+    rest = frame.select(pl.col("b").bin.slice(pl.col("s")).cast(pl.String)).to_series()
+    return start + rest.str.find('"', literal=True).cast(pl.Int64).to_numpy()
+
+
+def _fast_rows(lines: pl.Series, data: bytes, starts: np.ndarray, lens: np.ndarray,
+               slow: np.ndarray, out: dict[str, np.ndarray], ok: np.ndarray, ctx: _Context
+               ) -> None:
+    """Fill `out` for the canonical lines and mark them in `ok`."""
+    vocab = ctx.vocab
+    padded, words = _u64_view(data)
+    p = _find(lines, '","type":"')
+    cand = (p >= 7) & ~slow & (lens >= p + 40)
+    at_key = np.where(cand, starts + p + _TYPE_AT, 0)
+    key = words[at_key]
+    found = np.minimum(np.searchsorted(_TYPE_WORDS[_TYPE_SORT], key), len(TYPES) - 1)
+    types = np.where(cand & (_TYPE_WORDS[_TYPE_SORT][found] == key), _TYPE_SORT[found], -1)
+    present = np.bincount(types[types >= 0], minlength=len(TYPES))
+    lead_start = np.zeros(len(lines), dtype=np.int64)
+    lead_end = np.zeros(len(lines), dtype=np.int64)
+    valid_parts = []
+    for code in np.flatnonzero(present).tolist():
+        kind = TYPES[code]
+        mask = types == code
+        sub = lines.filter(pl.Series(mask))
+        good = sub.str.contains(PATTERNS[kind]).fill_null(False).to_numpy()
+        if not good.any():
+            continue
+        rows = np.flatnonzero(mask)[good]
+        sub = sub.filter(pl.Series(good))
+        rel_at = p[rows] + 10 + len(kind) + 8  # `","type":"` + type + `","at":"`
+        at, real = _timestamps(words, padded, starts[rows] + rel_at)
+        fine = _extract(kind, sub, rows, starts[rows], lens[rows], rel_at + 35, words, padded,
+                        out, lead_end, ctx)
+        real &= fine
+        out["at"][rows] = at
+        out["type"][rows] = code
+        lead_start[rows] = rel_at + 35  # `","lead":"` follows the timestamp
+        ok[rows[real]] = True
+        valid_parts.append(rows[real])
+    if not valid_parts:
+        return
+    valid = np.sort(np.concatenate(valid_parts))
+    sub = lines.filter(pl.Series(ok))
+    ident = _slice(sub, np.full(len(valid), 7, dtype=np.int64), p[valid]).cast(pl.Binary)
+    out["idh"][valid] = ident.hash(HASH_SEEDS[0]).to_numpy()
+    out["idh2"][valid] = ident.hash(HASH_SEEDS[1]).to_numpy() >> np.uint64(32)
+    del ident
+    has_lead = out["type"][valid] != TYPE_CODE["rep.availability"]
+    with_lead = valid[has_lead]
+    if len(with_lead):
+        if not has_lead.all():
+            sub = sub.filter(pl.Series(has_lead))
+        out["lead"][with_lead] = vocab.codes(
+            vocab.leads, _slice(sub, lead_start[with_lead], lead_end[with_lead]))
+
+
+# The key after the lead (its value ends one byte before it); None: find the closing quote.
+_AFTER_LEAD = {
+    "lead.created": '","source":"', "engagement": '","action":"', "lead.assigned": '","rep":"',
+    "activity": '","rep":"', "lead.status": '","status":"', "handoff.requested": '","from":"',
+    "handoff.accepted": '","rep":"', "handoff.rejected": '","rep":"',
+    "opportunity.created": '","amount":', "deal.closed": '","won":', "lead.updated": None,
+    "rep.availability": None,
+}
+
+
+def _extract(kind: str, sub: pl.Series, rows: np.ndarray, starts: np.ndarray, lens: np.ndarray,
+             lead_at: np.ndarray, words: np.ndarray, padded: np.ndarray,
+             out: dict[str, np.ndarray], lead_end: np.ndarray, ctx: _Context) -> np.ndarray:
+    """Type-specific values of validated lines `rows` (`sub`); False where the exact path must
+    decide after all."""
+    vocab, required = ctx.vocab, ctx.required
+    fine = np.ones(len(rows), dtype=bool)
+    if kind == "rep.availability":
+        return fine
+    after = _AFTER_LEAD[kind]
+    end = _until_quote(sub, lead_at) if after is None else _find(sub, after)
+    lead_end[rows] = end
+    close = lens - 2  # the last value of a line ends just before `"}`
     if kind == "lead.created":
-        row["source"] = d["source"]
-        row["tier"] = d.get("tier")
-        score = d.get("score")
-        if score is not None:
-            row["score"] = float(score)
-            # Python compares a huge int with the score bounds exactly; a float might not.
-            row["exotic"] = isinstance(score, int) and abs(score) > 2**53
-    elif kind == "lead.updated":
-        if "tier" in d:
-            tier = d["tier"]
-            if isinstance(tier, str):
-                row["tier"] = tier
-            else:  # the reference tests `tier in tiers`: unhashable values raise there
-                row["exotic"] = True
-    elif kind in ("lead.assigned", "handoff.accepted", "opportunity.created"):
-        row["rep"] = d.get("rep")
-    elif kind == "activity":
-        row.update(rep=d["rep"], channel=d["channel"], outcome=d["outcome"])
+        src = end + 12
+        out["a"][rows] = vocab.codes(vocab.sources, _slice(sub, src, _until_quote(sub, src)))
+        at = _find(sub, ',"tier":"')
+        if (at >= 0).any():
+            has = np.flatnonzero(at >= 0)
+            part = sub.gather(has)
+            begin = at[has] + 9
+            out["b"][rows[has]] = vocab.codes(vocab.tiers,
+                                              _slice(part, begin, _until_quote(part, begin)))
+        at = _find(sub, ',"score":')
+        if (at >= 0).any():
+            has = np.flatnonzero(at >= 0)
+            part = sub.gather(has)
+            frame = pl.DataFrame({"b": part.cast(pl.Binary), "s": at[has] + 9})
+            rest = frame.select(pl.col("b").bin.slice(pl.col("s")).cast(pl.String)).to_series()
+            score = rest.str.extract(r"^(-?[0-9]+(?:\.[0-9]+)?)").cast(pl.Float64)
+            out["score"][rows[has]] = score.to_numpy()
+        _created_members(sub, rows, ctx)
+    elif kind in ("lead.assigned", "handoff.accepted", "handoff.rejected", "activity"):
+        rep = end + 9
+        if kind == "lead.assigned":
+            by = _find(sub, '","by":"')
+            rep_end = np.where(by >= 0, by, close)
+        elif kind == "handoff.accepted":
+            rep_end = close
+        elif kind == "handoff.rejected":
+            rep_end = _find(sub, '","reason":"')
+            out["b"][rows] = vocab.codes(vocab.reasons, _slice(sub, rep_end + 12, close))
+        else:
+            rep_end = _find(sub, '","channel":"')
+            out["c"][rows] = _enum_codes(words, starts + rep_end + 13, "channel")
+            outcome = _find(sub, '","outcome":"')
+            out["d"][rows] = _enum_codes(words, starts + outcome + 13, "outcome")
+        out["a"][rows] = vocab.codes(vocab.names, _slice(sub, rep, rep_end))
+    elif kind == "opportunity.created":
+        at = _find(sub, ',"rep":"')
+        if (at >= 0).any():
+            has = np.flatnonzero(at >= 0)
+            out["a"][rows[has]] = vocab.codes(vocab.names,
+                                              _slice(sub.gather(has), at[has] + 8, close[has]))
     elif kind == "lead.status":
-        row.update(status=d["status"], reason=d.get("reason"))
+        out["c"][rows] = _enum_codes(words, starts + end + 12, "status")
+        at = _find(sub, '","reason":"')
+        if (at >= 0).any():
+            has = np.flatnonzero(at >= 0)
+            part = sub.gather(has)
+            begin = at[has] + 12
+            out["b"][rows[has]] = vocab.codes(vocab.reasons,
+                                              _slice(part, begin, _until_quote(part, begin)))
+        at = _find(sub, '","revisit":"')
+        if (at >= 0).any():
+            has = np.flatnonzero(at >= 0)
+            fine[has] = _dates_valid(words, starts[has] + at[has] + 13)
     elif kind == "handoff.requested":
-        # The fields object is kept as JSON; completeness is decided against the policy later.
-        row.update(frm=d["from"], to=d.get("to"))
-        fields = d.get("fields")
-        row["fields"] = None if fields is None else json.dumps(fields, ensure_ascii=False)
-    elif kind == "handoff.rejected":
-        row.update(rep=d["rep"], reason=d["reason"])
+        frm = end + 10
+        fields_at = _find(sub, '","fields":{')
+        # `to` precedes `fields` in the only accepted order: a `"to"` key inside the fields
+        # object (found when the member is absent) lies after it and is ignored.
+        to_at = _find(sub, '","to":"')
+        has_fields = fields_at >= 0
+        has_to = (to_at >= 0) & (~has_fields | (to_at < fields_at))
+        frm_end = np.where(has_to, to_at, np.where(has_fields, fields_at, close))
+        out["a"][rows] = vocab.codes(vocab.names, _slice(sub, frm, frm_end))
+        if has_to.any():
+            has = np.flatnonzero(has_to)
+            to_end = np.where(has_fields, fields_at, close)[has]
+            out["b"][rows[has]] = vocab.codes(vocab.names,
+                                              _slice(sub.gather(has), to_at[has] + 8, to_end))
+        complete, exact = _complete(sub, has_fields, fields_at, lens, required)
+        out["c"][rows] = complete
+        fine &= exact
     elif kind == "deal.closed":
-        row["won"] = d["won"]
-    return row
+        out["c"][rows] = sub.str.contains(',"won":true', literal=True).to_numpy()
+    return fine
+
+
+def _created_members(sub: pl.Series, rows: np.ndarray, ctx: _Context) -> None:
+    """The raw JSON text of each kept lead.created member (a string's content, a number's
+    literal), as codes of vocab.attr(member)."""
+    ctx.created_rows.append(rows)
+    for key in ctx.keys:
+        codes = np.full(len(rows), -1, dtype=np.int64)
+        at = _find(sub, f',"{key}":')
+        if (at >= 0).any():
+            has = np.flatnonzero(at >= 0)
+            part = sub.gather(has)
+            begin = at[has] + len(key) + 4
+            if CREATED_MEMBERS[key] == "string":
+                begin = begin + 1
+                end = _until_quote(part, begin)
+            else:  # a number runs to the next member or the closing brace
+                frame = pl.DataFrame({"b": part.cast(pl.Binary), "s": begin})
+                rest = frame.select(pl.col("b").bin.slice(pl.col("s")).cast(pl.String)).to_series()
+                end = begin + rest.str.find(r"[,}]").cast(pl.Int64).to_numpy()
+            values = _slice(part, begin, end)
+            if key == "email":  # only the text after the last "@" matters (Tiering.key)
+                values = values.str.split("@").list.last()
+            codes[has] = ctx.vocab.codes(ctx.vocab.attr(key), values)
+        ctx.created_codes.setdefault(key, []).append(codes)
+
+
+def _complete(sub: pl.Series, has_fields: np.ndarray, fields_at: np.ndarray, lens: np.ndarray,
+              required: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each handoff carries every required field (core: `fields.get(f) in (None, "",
+    [], {})` means missing), and whether that could be decided here.
+
+    On this path `fields` is a flat object of strings, so a key is present and empty exactly
+    when `"key":""` occurs. A key written twice (Python keeps the last) is left to the exact path.
+    """
+    n = len(sub)
+    if not required:
+        return np.ones(n, dtype=np.int8), np.ones(n, dtype=bool)
+    if any(('"' in f or "\\" in f or any(ord(ch) < 32 for ch in f)) for f in required):
+        return np.zeros(n, dtype=np.int8), np.zeros(n, dtype=bool)
+    complete = has_fields.copy()
+    exact = np.ones(n, dtype=bool)
+    frame = pl.DataFrame({"b": sub.cast(pl.Binary), "s": np.maximum(fields_at, 0) + 11})
+    body = frame.select(pl.col("b").bin.slice(pl.col("s")).cast(pl.String)).to_series()
+    for name in required:
+        count = body.str.count_matches(f'"{name}":"', literal=True).to_numpy()
+        empty = body.str.contains(f'"{name}":""', literal=True).to_numpy()
+        complete &= (count == 1) & ~empty
+        exact &= ~has_fields | (count <= 1)
+    return complete.astype(np.int8), exact
+
+
+# ---------------------------------------------------------------------------------- exact path
+
+
+def _slow_rows(rows: list[tuple[int, Event]], out: dict[str, np.ndarray], ok: np.ndarray,
+               vocab: Vocab, required: tuple[str, ...]) -> None:
+    """Rows of events the reference parser produced (lines off the fast path)."""
+    if not rows:
+        return
+    index = np.array([i for i, _ in rows], dtype=np.int64)
+    ok[index] = True
+    strings: dict[str, list[str | None]] = {"id": [], "lead": [], "a": [], "b": []}
+    vocab_of: list[tuple[pl.Categories | None, pl.Categories | None]] = []
+    for i, event in rows:
+        d = event.data
+        kind = event.type
+        out["type"][i] = TYPE_CODE[kind]
+        out["at"][i] = _us(event.at)
+        strings["id"].append(event.id)
+        strings["lead"].append(event.lead if kind != "rep.availability" else None)
+        a = b = None
+        cats_a = cats_b = None
+        if kind == "lead.created":
+            a, cats_a = d["source"], vocab.sources
+            b, cats_b = d.get("tier"), vocab.tiers
+            score = d.get("score")
+            if score is not None:
+                out["score"][i] = float(score)
+                # Python compares a huge int with the score bounds exactly; a float might not.
+                out["exotic"][i] = isinstance(score, int) and abs(score) > 2**53
+        elif kind == "lead.updated":
+            if "tier" in d:
+                tier = d["tier"]
+                if isinstance(tier, str):
+                    b, cats_b = tier, vocab.tiers
+                else:  # the reference tests `tier in tiers`: unhashable values raise there
+                    out["exotic"][i] = True
+        elif kind in ("lead.assigned", "handoff.accepted", "opportunity.created"):
+            a, cats_a = d.get("rep"), vocab.names
+        elif kind == "activity":
+            a, cats_a = d["rep"], vocab.names
+            out["c"][i] = CHANNEL_NAMES.index(d["channel"])
+            out["d"][i] = OUTCOME_NAMES.index(d["outcome"])
+        elif kind == "lead.status":
+            out["c"][i] = EVENT_STATUSES.index(d["status"])
+            b, cats_b = d.get("reason"), vocab.reasons
+        elif kind == "handoff.requested":
+            a, cats_a = d["from"], vocab.names
+            b, cats_b = d.get("to"), vocab.names
+            given = d.get("fields") or {}
+            out["c"][i] = not [f for f in required if given.get(f) in (None, "", [], {})]
+        elif kind == "handoff.rejected":
+            a, cats_a = d["rep"], vocab.names
+            b, cats_b = d["reason"], vocab.reasons
+        elif kind == "deal.closed":
+            out["c"][i] = bool(d["won"])
+        strings["a"].append(a)
+        strings["b"].append(b)
+        vocab_of.append((cats_a, cats_b))
+    ids = pl.Series([s.encode("utf-8") for s in strings["id"]], dtype=pl.Binary)  # type: ignore[union-attr]
+    out["idh"][index] = ids.hash(HASH_SEEDS[0]).to_numpy()
+    out["idh2"][index] = ids.hash(HASH_SEEDS[1]).to_numpy() >> np.uint64(32)
+    out["lead"][index] = vocab.codes(vocab.leads, pl.Series(strings["lead"], dtype=pl.String))
+    for column in ("a", "b"):
+        side = 0 if column == "a" else 1
+        groups: dict[int, tuple[pl.Categories, list[int]]] = {}
+        for position, cats in enumerate(vocab_of):
+            chosen = cats[side]
+            if chosen is not None and strings[column][position] is not None:
+                groups.setdefault(id(chosen), (chosen, []))[1].append(position)
+        for cats, positions in groups.values():
+            values = pl.Series([strings[column][k] for k in positions], dtype=pl.String)
+            out[column][index[positions]] = vocab.codes(cats, values)
 
 
 def _us(moment: datetime) -> int:
@@ -360,129 +881,3 @@ def _us(moment: datetime) -> int:
 
 
 _ONE_US = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH
-
-
-# ---------------------------------------------------------------------------------- fast rows
-
-
-def _fast_rows(lines: pl.Series, slow: np.ndarray, numbers: np.ndarray
-               ) -> tuple[pl.DataFrame, np.ndarray]:
-    """Rows of canonical lines, and the mask of lines that need the exact path."""
-    n = len(lines)
-    df = pl.DataFrame({"line": lines, "no": numbers, "slow": slow}).with_row_index("i")
-    # Type from the bytes after `"type":"`; the full pattern checks it again.
-    df = df.with_columns(p=pl.col("line").str.find('","type":"', literal=True).cast(pl.Int64))
-    df = df.with_columns(tkey=pl.col("line").cast(pl.Binary).bin.slice(pl.col("p") + 10, 11)
-                         .cast(pl.String, strict=False))
-    types = (df.get_column("tkey").replace_strict(_TYPE_KEY, default=255, return_dtype=pl.UInt8)
-             .fill_null(255).to_numpy().astype(np.int64))
-    types[slow] = 255
-    ok = np.zeros(n, dtype=bool)
-    parts: list[pl.DataFrame] = []
-    for code, kind in enumerate(TYPES):
-        idx = np.flatnonzero(types == code)
-        if not len(idx):
-            continue
-        sub = df[idx]
-        good = sub.get_column("line").str.contains(PATTERNS[kind]).fill_null(False).to_numpy()
-        if not good.any():
-            continue
-        sub = sub.filter(pl.Series(good))
-        part, valid = _extract(kind, sub)
-        ok[idx[good][valid]] = True
-        parts.append(part.filter(pl.Series(valid)))
-    out = pl.concat(parts, how="vertical").sort("line") if parts else pl.DataFrame(schema=SCHEMA)
-    return out, ok
-
-
-def _str_at(b: pl.Expr, start: pl.Expr) -> pl.Expr:
-    """The JSON string value starting at byte `start` (just after its opening quote).
-
-    Offsets are bytes (`str.find`), so slicing works on the binary view; a value never holds a
-    quote on this path, so it ends at the next one. A null `start` (absent member) gives null.
-    """
-    rest = b.bin.slice(start)
-    end = rest.cast(pl.String).str.find('"', literal=True)
-    return rest.bin.slice(0, end).cast(pl.String)
-
-
-def _after(line: pl.Expr, text: str) -> pl.Expr:
-    """Byte offset just past `text`: a member key is found once, as values hold no quotes."""
-    return line.str.find(text, literal=True).cast(pl.Int64) + len(text)
-
-
-def _extract(kind: str, sub: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
-    """Values of validated canonical lines of one type; and which rows are fully valid."""
-    line = pl.col("line")
-    b = line.cast(pl.Binary)
-    at_start = pl.col("p") + 10 + len(kind) + 8  # `","type":"` + type + `","at":"`
-    cols: dict[str, pl.Expr] = {
-        "line": pl.col("no"),
-        "id": b.bin.slice(7, pl.col("p") - 7).cast(pl.String),
-        "type": pl.lit(TYPE_CODE[kind], dtype=pl.UInt8),
-        "exotic": pl.lit(False),
-        "at_text": b.bin.slice(at_start, 25).cast(pl.String),
-    }
-    if kind != "rep.availability":
-        cols["lead"] = _str_at(b, at_start + 25 + 10)  # `","lead":"` follows the timestamp
-    texts = sub.get_column("line")
-
-    def has(text: str) -> bool:
-        return bool(texts.str.contains(text, literal=True).any())
-
-    if kind == "lead.created":
-        cols["source"] = _str_at(b, _after(line, ',"source":"'))
-        if has(',"tier":"'):
-            cols["tier"] = _str_at(b, _after(line, ',"tier":"'))
-        if has(',"score":'):
-            rest = b.bin.slice(_after(line, ',"score":')).cast(pl.String)
-            cols["score"] = rest.str.extract(r"^(-?[0-9]+(?:\.[0-9]+)?)").cast(pl.Float64)
-    elif kind in ("lead.assigned", "handoff.accepted", "handoff.rejected", "activity",
-                  "opportunity.created"):
-        cols["rep"] = _str_at(b, _after(line, ',"rep":"'))
-        if kind == "handoff.rejected":
-            cols["reason"] = _str_at(b, _after(line, ',"reason":"'))
-        elif kind == "activity":
-            cols["channel"] = _str_at(b, _after(line, ',"channel":"'))
-            cols["outcome"] = _str_at(b, _after(line, ',"outcome":"'))
-    elif kind == "lead.status":
-        cols["status"] = _str_at(b, _after(line, ',"status":"'))
-        cols["reason"] = _str_at(b, _after(line, ',"reason":"'))
-        if has(',"revisit":"'):
-            cols["revisit"] = _str_at(b, _after(line, ',"revisit":"'))
-    elif kind == "handoff.requested":
-        cols["frm"] = _str_at(b, _after(line, ',"from":"'))
-        fields_at = line.str.find(',"fields":{', literal=True).cast(pl.Int64)
-        # `to` precedes `fields` in the only accepted order: a `"to"` key inside the fields
-        # object (found when the member is absent) lies after it and is ignored.
-        to_at = _after(line, ',"to":"')
-        cols["to"] = pl.when(fields_at.is_null() | (to_at < fields_at)).then(_str_at(b, to_at))
-        # The fields object is the last member and flat: it runs to the line's closing brace.
-        cols["fields"] = b.bin.slice(fields_at + 10, line.str.len_bytes().cast(pl.Int64) - 11
-                                     - fields_at).cast(pl.String)
-    elif kind == "deal.closed":
-        cols["won"] = line.str.contains(',"won":true', literal=True)
-    out = sub.select(**cols)
-    # Timestamps: naive wall time minus the offset (the pattern fixed the 25-byte layout).
-    at_text = out.get_column("at_text")
-    naive = at_text.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", time_unit="us",
-                                                      strict=False)
-    offset = at_text.str.slice(19, 6)
-    minutes = {text: _offset_minutes(text) for text in offset.unique().drop_nulls().to_list()}
-    off_us = offset.replace_strict(minutes, default=0, return_dtype=pl.Int64).to_numpy() * 60_000_000
-    valid = naive.is_not_null().to_numpy()  # the pattern lets February 30th through
-    naive_us = naive.dt.epoch("us").fill_null(0).to_numpy()
-    out = out.drop("at_text").with_columns(at=pl.Series(naive_us - off_us, dtype=pl.Int64))
-    if "revisit" in out.columns:
-        revisit = out.get_column("revisit")
-        day = revisit.str.to_date("%Y-%m-%d", strict=False)
-        valid &= (revisit.is_null() | day.is_not_null()).to_numpy()
-        out = out.drop("revisit")
-    missing = [pl.lit(None, dtype=dtype).alias(name) for name, dtype in SCHEMA.items()
-               if name not in out.columns]
-    return out.with_columns(missing).select(list(SCHEMA)).cast(SCHEMA), valid
-
-
-def _offset_minutes(text: str) -> int:
-    sign = -1 if text[0] == "-" else 1
-    return sign * (int(text[1:3]) * 60 + int(text[4:6]))

@@ -108,7 +108,7 @@ def clock_facts(m: Machine, rules: Rules, when: int | None) -> dict[str, np.ndar
     has_max = np.zeros(n, dtype=bool)
     busy_us = np.zeros(n, dtype=np.int64)
     rule = c["rule"]
-    for rid in np.unique(rule).tolist():
+    for rid in np.flatnonzero(np.bincount(rule)).tolist() if len(rule) else []:
         sel = np.flatnonzero(rule == rid)
         info = m.rules[rid]
         due[sel] = _deadline(rules, info.calendar, start[sel], info.target)
@@ -161,52 +161,74 @@ def seconds_text(us: np.ndarray) -> pl.Series:
     return out
 
 
+_TIMES: pl.Series | None = None
+
+
+def iso_text(us: np.ndarray) -> pl.Series:
+    """datetime.isoformat() of UTC instants given in µs (microseconds only when not zero).
+
+    Whole seconds (the usual case) come from two small tables, the day's date and the time of
+    day, instead of a strftime per value."""
+    global _TIMES
+    if not len(us):
+        return pl.Series([], dtype=pl.String)
+    seconds = us // 1_000_000
+    day = seconds // 86400
+    low, high = int(day.min()), int(day.max())
+    if np.any(us - seconds * 1_000_000) or high - low > 100_000:
+        return pl.select(iso(pl.lit(pl.Series(us)))).to_series()
+    if _TIMES is None:
+        _TIMES = pl.Series([f"T{h:02d}:{m:02d}:{x:02d}+00:00" for h in range(24)
+                            for m in range(60) for x in range(60)])
+    dates = pl.select(pl.from_epoch(pl.lit(pl.Series(np.arange(low, high + 1) * 86400)),
+                                    time_unit="s").dt.strftime("%Y-%m-%d")).to_series()
+    return pl.select(pl.concat_str([dates.gather(day - low),
+                                    _TIMES.gather(seconds - day * 86400)])).to_series()
+
+
+def _masked(values: pl.Series, mask: np.ndarray, empty: str | None) -> pl.Series:
+    if mask.all():
+        return values
+    return pl.select(pl.when(pl.lit(pl.Series(mask))).then(pl.lit(values))
+                     .otherwise(pl.lit(empty, dtype=pl.String))).to_series()
+
+
 def clocks_frame(m: Machine, facts: dict[str, np.ndarray], rows: np.ndarray,
-                 version: str) -> pl.DataFrame:
-    """clocks.csv rows for the clocks `rows` (indexes into the clock table)."""
+                 version: str, empty: str | None = "") -> pl.DataFrame:
+    """clocks.csv rows for the clocks `rows` (indexes into the clock table); an empty value is
+    `empty` (None: null, which the CSV writer writes as nothing)."""
     c = m.clocks
-    names = pl.Series(["", *m.names[1:]]) if m.names else pl.Series([""])
+    names = pl.Series([empty, *m.names[1:]], dtype=pl.String)
     owner = c["owner"][rows]
     owner_text = names.gather(np.where(owner > 0, owner, 0))
     tpl, ra, rb, rc = c["tpl"][rows], c["ra"][rows], c["rb"][rows], c["rc"][rows]
     key = pl.DataFrame({"tpl": tpl, "ra": ra, "rb": rb, "rc": rc})
     distinct = key.unique()
-    texts = [reason_text(int(t), int(a), int(b), int(x), m.names, m.reasons)
+    texts = [reason_text(int(t), int(a), int(b), int(x), m.names, m.reasons) or empty
              for t, a, b, x in distinct.iter_rows()]
     reason = key.join(distinct.with_columns(reason=pl.Series(texts, dtype=pl.String)),
                       on=["tpl", "ra", "rb", "rc"], how="left", maintain_order="left"
                       ).get_column("reason")
     targets = pl.Series([r.text for r in m.rules] or [""], dtype=pl.String)
     stopped = c["stopped"][rows]
-    frame = pl.DataFrame({
+    has_max = facts["has_max"][rows]
+    n = len(rows)
+    return pl.DataFrame({
         "lead": pl.Series(m.leads).gather(c["lead"][rows]),
         "stage": pl.Series(STAGES).gather(c["stage"][rows].astype(np.int64)),
         "seq": c["seq"][rows],
         "rep": owner_text,
-        "start": c["start"][rows], "due": facts["due"][rows], "max": facts["max"][rows],
-        "has_max": facts["has_max"][rows], "stop": c["stop"][rows], "stopped": stopped,
+        "started_at": iso_text(c["start"][rows]),
+        "due_at": iso_text(facts["due"][rows]),
+        "max_at": _masked(iso_text(facts["max"][rows]), has_max, empty),
+        "stopped_at": _masked(iso_text(c["stop"][rows]), stopped, empty),
         "outcome": pl.Series(OUTCOMES).gather(facts["outcome"][rows]),
         "exceeded_max": facts["exceeded"][rows].astype(np.int64),
-        "busy": seconds_text(facts["busy_us"][rows]),
+        "business_seconds": _masked(seconds_text(facts["busy_us"][rows]), stopped, empty),
         "target": targets.gather(c["rule"][rows]),
+        "policy_version": pl.Series([version], dtype=pl.String).gather(np.zeros(n, np.int64)),
         "reason": reason,
     })
-    # Second-resolution histories (the usual case) need one strftime per column, not two.
-    frac = bool(np.any(np.concatenate([c["start"][rows], facts["due"][rows], facts["max"][rows],
-                                       c["stop"][rows]]) % 1_000_000))
-    return frame.select(
-        "lead", "stage", "seq", "rep",
-        iso(pl.col("start"), frac).alias("started_at"),
-        iso(pl.col("due"), frac).alias("due_at"),
-        pl.when(pl.col("has_max")).then(iso(pl.col("max"), frac)).otherwise(pl.lit(""))
-        .alias("max_at"),
-        pl.when(pl.col("stopped")).then(iso(pl.col("stop"), frac)).otherwise(pl.lit(""))
-        .alias("stopped_at"),
-        "outcome", "exceeded_max",
-        pl.when(pl.col("stopped")).then(pl.col("busy")).otherwise(pl.lit(""))
-        .alias("business_seconds"),
-        "target", pl.lit(version).alias("policy_version"), "reason",
-    )
 
 
 def leads_frame(m: Machine, within: np.ndarray, rows: np.ndarray) -> pl.DataFrame:
@@ -234,11 +256,13 @@ def _rate(met: int, breached: int) -> dict[str, Any]:
     return {"met": met, "breached": breached, "compliance": _pct(met, met + breached)}
 
 
-def summarize_arrays(*, n_leads: int, lead_source: list[str], lead_within: np.ndarray,
+def summarize_arrays(*, n_leads: int, lead_source: np.ndarray, source_names: list[str],
+                     lead_within: np.ndarray,
                      c_lead: np.ndarray, c_stage: np.ndarray, c_owner: np.ndarray,
                      c_outcome: np.ndarray, c_busy: np.ndarray, owner_names: list[str]
                      ) -> dict[str, Any]:
-    """reports.compliance.summarize over columns (owner code <= 0 is "no owner")."""
+    """reports.compliance.summarize over columns (owner code <= 0 is "no owner"; a lead's source
+    is a code of `source_names`)."""
     within_total = int(lead_within.sum())
     counts = np.bincount(c_stage * 4 + c_outcome, minlength=4 * len(STAGES)).reshape(-1, 4)
     fc = (c_stage == STAGES.index("first_contact")) & ~np.isnan(c_busy) & (c_outcome != CANCELLED)
@@ -247,11 +271,11 @@ def summarize_arrays(*, n_leads: int, lead_source: list[str], lead_within: np.nd
     owned = (c_owner > 0) & (c_outcome != CANCELLED)
     if owned.any():
         span = int(c_lead.max()) + 1
-        pairs = np.unique(c_owner[owned].astype(np.int64) * span + c_lead[owned])
-        lead_count = np.bincount(pairs // span, minlength=len(owner_names))
+        pairs = pl.Series(c_owner[owned].astype(np.int64) * span + c_lead[owned]).unique()
+        lead_count = np.bincount(pairs.to_numpy() // span, minlength=len(owner_names))
         bad = owned & (c_outcome == BREACHED)
-        bpairs = np.unique(c_owner[bad].astype(np.int64) * span + c_lead[bad])
-        breached = np.bincount(bpairs // span, minlength=len(owner_names))
+        bpairs = pl.Series(c_owner[bad].astype(np.int64) * span + c_lead[bad]).unique()
+        breached = np.bincount(bpairs.to_numpy() // span, minlength=len(owner_names))
         fc_owned = fc & (c_owner > 0)
         order = np.argsort(c_owner[fc_owned], kind="stable")
         fc_owner, fc_busy = c_owner[fc_owned][order], c_busy[fc_owned][order]
@@ -268,10 +292,13 @@ def summarize_arrays(*, n_leads: int, lead_source: list[str], lead_within: np.nd
     source_total: dict[str, int] = {}
     source_within: dict[str, int] = {}
     if n_leads:
-        frame = pl.DataFrame({"s": lead_source, "w": lead_within.astype(np.int64)})
-        for s, total, good in frame.group_by("s").agg(pl.len(), pl.col("w").sum()).iter_rows():
-            source_total[s] = int(total)
-            source_within[s] = int(good)
+        totals = np.bincount(lead_source, minlength=len(source_names))
+        goods = np.bincount(lead_source, weights=lead_within.astype(np.int64),
+                            minlength=len(source_names))
+        for code in np.flatnonzero(totals).tolist():
+            name = source_names[code]
+            source_total[name] = source_total.get(name, 0) + int(totals[code])
+            source_within[name] = source_within.get(name, 0) + int(goods[code])
     values = first.tolist()
     return {
         "leads": n_leads,
@@ -295,5 +322,5 @@ def summarize_arrays(*, n_leads: int, lead_source: list[str], lead_within: np.nd
     }
 
 
-__all__ = ["CLOCK_COLUMNS", "LEAD_COLUMNS", "NONE", "clock_facts", "clocks_frame", "iso",
+__all__ = ["CLOCK_COLUMNS", "LEAD_COLUMNS", "NONE", "clock_facts", "clocks_frame", "iso", "iso_text",
            "leads_frame", "reason_text", "seconds_text", "summarize_arrays"]
