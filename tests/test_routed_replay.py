@@ -100,3 +100,31 @@ def test_cli_replay_route(tmp_path):
     assert "reassignment rate east: 0.0%" in result.stdout
     plain = runner.invoke(app, ["replay", "--preset", "b2b-saas", "--events", str(history), "--route"])
     assert plain.exit_code == 2 and "routing rules" in plain.stderr
+
+
+def test_ingest_route_keeps_each_decision_in_the_audit_trail(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from leadclock.cli import app
+
+    policy = tmp_path / "p.yaml"
+    policy.write_text(POLICY_TEXT, encoding="utf-8")
+    rows = [
+        {"id": "1", "type": "lead.created", "at": "2026-07-08T10:00:00+09:00", "lead": "L1", "source": "webinar"},
+        {"id": "2", "type": "lead.created", "at": "2026-07-08T20:00:00+09:00", "lead": "L2", "source": "webinar"},
+        {"id": "3", "type": "engagement", "at": "2026-07-09T09:30:00+09:00", "lead": "L1", "action": "webinar"},
+    ]
+    history = tmp_path / "h.jsonl"
+    history.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    db = str(tmp_path / "x.db")
+    runner = CliRunner()
+    for _ in range(2):  # ingesting twice adds no second copy of a decision
+        result = runner.invoke(app, ["ingest", str(history), "--db", db, "--policy", str(policy), "--route"])
+        assert result.exit_code == 0, result.output
+    explained = runner.invoke(app, ["explain", "L2", "--db", db])
+    assert explained.exit_code == 0, explained.output
+    routed = [line for line in explained.stdout.splitlines() if "router: lead." in line]
+    assert len(routed) == 2  # queued after hours, then assigned at the opening
+    assert "lead.queue" in routed[0] and "lead.assign" in routed[1]

@@ -221,6 +221,7 @@ def ingest(
     db: DbOpt = None,
     policy: PolicyOpt = None,
     preset: PresetOpt = None,
+    routed: Annotated[bool, typer.Option("--route", help="leadclock routes the leads (the history's own assignments are ignored); each decision goes to the audit trail.")] = False,
 ) -> None:
     """Append events to the store (idempotent by id), run the engine, report accepted/duplicate/rejected."""
     from leadclock.service.ingest import ingest_file
@@ -229,7 +230,7 @@ def ingest(
     if not file.exists():
         raise fail(f"no such file {file}")
     try:
-        report = ingest_file(file, db, chosen)
+        report = ingest_file(file, db, chosen, route=routed)
     except ValueError as exc:
         raise fail(str(exc)) from None
     console.print(f"accepted {report.accepted:,}  duplicate {report.duplicates:,}  rejected {len(report.errors):,}")

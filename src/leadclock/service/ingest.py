@@ -62,10 +62,10 @@ def _policy_for(store: Store, policy: Policy | None) -> Policy:
     return loaded
 
 
-def ingest_file(path: Path, db: str | None, policy: Policy | None) -> IngestReport:
+def ingest_file(path: Path, db: str | None, policy: Policy | None, route: bool = False) -> IngestReport:
     with open(path, encoding="utf-8") as handle:
         events, errors = _parse_lines(handle)
-    return _ingest(events, errors, db, policy)
+    return _ingest(events, errors, db, policy, route=route)
 
 
 def ingest_events(raw: Sequence[dict[str, Any]], db: str | None, policy: Policy | None,
@@ -80,7 +80,7 @@ def ingest_events(raw: Sequence[dict[str, Any]], db: str | None, policy: Policy 
 
 
 def _ingest(events: list[Event], errors: list[LineError], db: str | None, policy: Policy | None,
-            roster: Sequence[Any] = ()) -> IngestReport:
+            roster: Sequence[Any] = (), route: bool = False) -> IngestReport:
     store = Store(database_url(db))
     try:
         store.upgrade()
@@ -88,7 +88,9 @@ def _ingest(events: list[Event], errors: list[LineError], db: str | None, policy
             store.upsert_rep(rep.id, name=rep.name, team=rep.team, role=rep.role, manager=rep.manager)
         chosen = _policy_for(store, policy)
         store.save_policy(chosen, chosen.model_dump_json())
-        report = ingest_into(store, events, errors, chosen, as_of=None)
+        if route and not chosen.routing.rules:
+            raise ValueError("--route needs a policy with routing rules (routing.rules)")
+        report = ingest_into(store, events, errors, chosen, as_of=None, route=route)
         leads = store.leads()
         report.leads = len(leads)
         states = report.recomputed
@@ -103,7 +105,8 @@ def _ingest(events: list[Event], errors: list[LineError], db: str | None, policy
 
 
 def ingest_into(store: Store, events: list[Event], errors: list[LineError], policy: Policy,
-                as_of: datetime | None, actor: str = "ingest", now: datetime | None = None) -> IngestReport:
+                as_of: datetime | None, actor: str = "ingest", now: datetime | None = None,
+                route: bool = False) -> IngestReport:
     """Store new events and recompute the leads they touch, evaluated at `as_of`.
 
     `as_of` None means "the latest event stored" (an imported history); the live service passes
@@ -127,9 +130,18 @@ def ingest_into(store: Store, events: list[Event], errors: list[LineError], poli
     if not affected:
         return report
     when = as_of or store.latest_event_at()
-    before = {c.key: c for c in store.clocks(leads=affected)}
-    roster_ids = {r.id for r in store.reps(known=True)} or None
-    result = run(store.events(leads=affected), compile_rules(policy), as_of=when, roster=roster_ids)
+    decisions = []
+    if route:
+        # The router's state spans every lead (rotations, caps), so a routed ingest replays all.
+        from leadclock.engine.routed import run_routed
+
+        result, decisions = run_routed(store.events(), compile_rules(policy), as_of=when)
+        affected = set(result.leads)
+        before = {c.key: c for c in store.clocks()}
+    else:
+        before = {c.key: c for c in store.clocks(leads=affected)}
+        roster_ids = {r.id for r in store.reps(known=True)} or None
+        result = run(store.events(leads=affected), compile_rules(policy), as_of=when, roster=roster_ids)
     store.save_leads(result.leads.values(), policy.version)
     store.save_effects(result.effects)
     for rep in result.unknown_reps:
@@ -137,6 +149,16 @@ def ingest_into(store: Store, events: list[Event], errors: list[LineError], poli
     now = now or datetime.now(UTC)  # edge code: the audit trail records when the ingest ran
     audit = [AuditEntry(now, actor, "events.ingested",
                         reason=f"{report.accepted} accepted, {report.duplicates} duplicate, {len(errors)} rejected")]
+    if decisions:
+        # F27: why each lead went where it did, once per decision however often we re-ingest.
+        seen = {(e.lead, e.action, e.detail.get("at")) for e in store.audit() if e.actor == "router"}
+        for decision in decisions:
+            key = (decision.lead, f"lead.{decision.kind}", decision.at.isoformat())
+            if key not in seen:
+                seen.add(key)
+                audit.append(AuditEntry(decision.at, "router", key[1], lead=decision.lead,
+                                        reason=decision.explain(policy.org.locale),
+                                        detail={"at": key[2], **decision.to_dict()}))
     for lead in result.leads.values():
         for clock in lead.clocks:
             old = before.get(clock.key)
