@@ -291,6 +291,11 @@ def test_edge_lines_on_the_fast_reader(tmp_path: Path) -> None:
         '{"id":"h2","type":"handoff.requested","at":"2026-07-08T12:00:00+09:00","lead":"L-0","from":"a","fields":'
         + json.dumps(fields, separators=(",", ":")) + "}",
         '{"id":"c5","type":"lead.created","at":"2026-02-30T10:00:00+09:00","lead":"L-5","source":"webinar"}',
+        # The 1970-2200 bound is on the UTC instant, whatever the written offset.
+        '{"id":"y1","type":"lead.created","at":"1970-01-01T00:30:00+09:00","lead":"L-6","source":"webinar"}',
+        '{"id":"y2","type":"lead.created","at":"1969-12-31T23:30:00-02:00","lead":"L-7","source":"webinar"}',
+        '{"id":"y3","type":"lead.created","at":"2200-12-31T23:00:00-05:00","lead":"L-8","source":"webinar"}',
+        '{"id":"y4","type":"lead.created","at":"2300-01-01T00:00:00+00:00","lead":"L-9","source":"webinar"}',
     ]
     for preset in ("b2b-saas", "enterprise"):
         assert_same(rows, RULES[preset], None, tmp_path / preset / "list")

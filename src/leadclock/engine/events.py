@@ -83,7 +83,11 @@ def parse_time(value: Any, name: str = "at") -> datetime:
         raise EventError(name, f"{value!r} is not an ISO 8601 timestamp") from None
     if moment.tzinfo is None:
         raise EventError(name, f"{value!r} has no UTC offset (write e.g. 2026-07-08T09:00:00+09:00)")
-    return moment.astimezone(UTC)
+    instant = moment.astimezone(UTC)
+    if not 1970 <= instant.year <= 2200:
+        # Far-off years are typos; business calendars and the store are not built for them.
+        raise EventError(name, f"{value!r} is outside the years 1970-2200")
+    return instant
 
 
 _INT_LIMIT = 2**63  # beyond a 64-bit integer a number is a typo, and float() would overflow

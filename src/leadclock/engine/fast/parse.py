@@ -47,6 +47,7 @@ TYPE_CODE = {name: code for code, name in enumerate(TYPES)}
 RANKS = np.array([TYPE_RANK.get(t, 9) for t in TYPES], dtype=np.int64)
 CHUNK_BYTES = 64 << 20
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UTC_END_US = int((datetime(2201, 1, 1, tzinfo=UTC) - _EPOCH).total_seconds()) * 1_000_000
 
 # Enumerations as event columns code them (index in these tuples).
 CHANNEL_NAMES = ("call", "email", "sms", "meeting", "social")
@@ -627,6 +628,7 @@ def _fast_rows(lines: pl.Series, data: bytes, starts: np.ndarray, lens: np.ndarr
         sub = sub.filter(pl.Series(good))
         rel_at = p[rows] + 10 + len(kind) + 8  # `","type":"` + type + `","at":"`
         at, real = _timestamps(words, padded, starts[rows] + rel_at)
+        real &= (at >= 0) & (at < _UTC_END_US)  # parse_event's 1970-2200 (UTC) bound: exact path
         fine = _extract(kind, sub, rows, starts[rows], lens[rows], rel_at + 35, words, padded,
                         out, lead_end, ctx)
         real &= fine
