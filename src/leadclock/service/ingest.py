@@ -50,7 +50,7 @@ def _parse_lines(lines: Iterable[str]) -> tuple[list[Event], list[LineError]]:
     return events, errors
 
 
-def _policy_for(store: Store, policy: Policy | None) -> Policy:
+def policy_for(store: Store, policy: Policy | None) -> Policy:
     if policy is not None:
         return policy
     versions = store.policy_versions()
@@ -86,7 +86,7 @@ def _ingest(events: list[Event], errors: list[LineError], db: str | None, policy
         store.upgrade()
         for rep in roster:
             store.upsert_rep(rep.id, name=rep.name, team=rep.team, role=rep.role, manager=rep.manager)
-        chosen = _policy_for(store, policy)
+        chosen = policy_for(store, policy)
         store.save_policy(chosen, chosen.model_dump_json())
         if route and not chosen.routing.rules:
             raise ValueError("--route needs a policy with routing rules (routing.rules)")
