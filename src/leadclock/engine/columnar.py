@@ -44,10 +44,14 @@ from leadclock.engine.fast.parse import (
     read_lines,
 )
 from leadclock.engine.fast.report import (
+    CSV_NAMES,
     LEAD_COLUMNS,
     OUTCOMES,
     clock_facts,
+    clocks_csv_frame,
     clocks_frame,
+    csv_row,
+    csv_series,
     leads_frame,
     summarize_arrays,
 )
@@ -160,13 +164,18 @@ def write_fast_outputs(out: str | Path, result: FastResult,
     out.mkdir(parents=True, exist_ok=True)
     source = result.clock_source
     plain = not source.has_cr()
-    for name, header, frames, nulls in (
-            ("clocks.csv", CLOCK_COLUMNS, source.batches(empty=None if plain else ""), plain),
-            ("leads.csv", LEAD_COLUMNS, iter([result.leads]), False)):
-        with open(out / name, "wb") as handle:
-            handle.write((",".join(header) + "\n").encode())
-            for frame in frames:
-                _write_rows(handle, frame, nulls)
+    with open(out / "clocks.csv", "wb") as handle:
+        handle.write((",".join(CLOCK_COLUMNS) + "\n").encode())
+        if plain:  # values come CSV-encoded: written as they are
+            for frame in source.csv_batches():
+                frame.write_csv(handle, include_header=False, line_terminator="\n",
+                                quote_style="never", null_value="")
+        else:
+            for frame in source.batches():
+                _write_rows(handle, frame)
+    with open(out / "leads.csv", "wb") as handle:
+        handle.write((",".join(LEAD_COLUMNS) + "\n").encode())
+        _write_rows(handle, result.leads)
     (out / "summary.json").write_text(
         json.dumps(result.summary if summary is None else summary, ensure_ascii=False, indent=2,
                    sort_keys=True) + "\n", encoding="utf-8")
@@ -183,12 +192,15 @@ def _first_ids(cols: dict[str, np.ndarray]) -> np.ndarray:
     first = np.ones(len(hashes), dtype=bool)
     if len(hashes) < 2:
         return first
-    order = pl.Series(hashes).arg_sort().to_numpy()
-    ordered = hashes[order]
-    same = np.flatnonzero(ordered[1:] == ordered[:-1])
+    # numpy's sort of the bare values beats an argsort; rows holding a repeated value are found
+    # by a binary search among those values.
+    ordered = np.sort(hashes)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
     del ordered
-    if len(same):
-        rows = np.sort(order[np.unique(np.concatenate([same, same + 1]))])
+    if len(repeated):
+        found = np.minimum(np.searchsorted(repeated, hashes), len(repeated) - 1)
+        rows = np.flatnonzero(repeated[found] == hashes)
+        del found
         pair = pl.DataFrame({"h": hashes[rows], "g": cols["idh2"][rows]})
         keep = pair.select(pl.struct("h", "g").is_first_distinct()).to_series().to_numpy()
         first[rows[~keep]] = False
@@ -435,15 +447,40 @@ class ClockSource:
             return True
         return any("\r" in str(v) for r in self.reference for v in r[2])
 
-    def batches(self, empty: str | None = "") -> Iterator[pl.DataFrame]:
-        """Batches of clocks.csv rows; an empty value is `empty` (None: null)."""
+    def _order(self) -> np.ndarray:
         rows = self.rows
         c = self.machine.clocks
         lead = np.concatenate([c["lead"][rows].astype(np.int64),
                                np.array([r[0] for r in self.reference], dtype=np.int64)])
         key = np.concatenate([np.arange(len(rows)),
                               np.array([r[1] for r in self.reference], dtype=np.int64)])
-        order = np.lexsort((key, lead))
+        return np.lexsort((key, lead))
+
+    def csv_batches(self) -> Iterator[pl.DataFrame]:
+        """Batches of clocks.csv rows with CSV-encoded values (report.clocks_csv_frame); only
+        when not has_cr()."""
+        rows, order = self.rows, self._order()
+        m = self.machine
+        leads = csv_series(pl.Series(m.leads, dtype=pl.String))
+        names = csv_series(pl.Series([None, *m.names[1:]], dtype=pl.String))
+        for begin in range(0, len(order), self.batch):
+            sel = order[begin:begin + self.batch]
+            own = sel[sel < len(rows)]
+            frame = clocks_csv_frame(m, self.facts, rows[own], self.version, leads, names)
+            ref = sel[sel >= len(rows)] - len(rows)
+            if len(ref):
+                extra = pl.DataFrame([csv_row(self.reference[i][2]) for i in ref.tolist()],
+                                     schema=list(CSV_NAMES), orient="row").cast(frame.schema)
+                position = np.concatenate([np.flatnonzero(sel < len(rows)),
+                                           np.flatnonzero(sel >= len(rows))])
+                frame = (pl.concat([frame, extra]).with_columns(_pos=pl.Series(position))
+                         .sort("_pos").drop("_pos"))
+            yield frame
+
+    def batches(self, empty: str | None = "") -> Iterator[pl.DataFrame]:
+        """Batches of clocks.csv rows; an empty value is `empty` (None: null)."""
+        rows = self.rows
+        order = self._order()
         for begin in range(0, len(order), self.batch):
             sel = order[begin:begin + self.batch]
             own = sel[sel < len(rows)]

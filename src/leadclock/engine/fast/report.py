@@ -143,6 +143,9 @@ def iso(us: pl.Expr, fractions: bool = True) -> pl.Expr:
             .otherwise(moment.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00")))
 
 
+_FRACTIONS = pl.Series([f".{i:03d}" for i in range(1000)])
+
+
 def seconds_text(us: np.ndarray) -> pl.Series:
     """f"{us / 1e6:.3f}" without a Python call per value.
 
@@ -151,9 +154,8 @@ def seconds_text(us: np.ndarray) -> pl.Series:
     are formatted by Python itself.
     """
     ms = (us + 500) // 1000
-    text = pl.format("{}.{}", pl.Series(ms // 1000), pl.Series(ms % 1000).cast(pl.String)
-                     .str.zfill(3))
-    out = pl.select(text.alias("s")).to_series()
+    out = pl.select(pl.concat_str([pl.lit(pl.Series(ms // 1000)).cast(pl.String),
+                                   pl.lit(_FRACTIONS.gather(ms % 1000))])).to_series()
     odd = np.flatnonzero((us % 1000 == 500) | (us > 2**50))
     if len(odd):
         fixed = [f"{float(v) / 1e6:.3f}" for v in us[odd].tolist()]
@@ -322,5 +324,103 @@ def summarize_arrays(*, n_leads: int, lead_source: np.ndarray, source_names: lis
     }
 
 
-__all__ = ["CLOCK_COLUMNS", "LEAD_COLUMNS", "NONE", "clock_facts", "clocks_frame", "iso", "iso_text",
+__all__ = ["CLOCK_COLUMNS", "CSV_NAMES", "LEAD_COLUMNS", "NONE", "clock_facts", "clocks_csv_frame",
+           "clocks_frame", "csv_field", "csv_row", "csv_series", "iso", "iso_text",
            "leads_frame", "reason_text", "seconds_text", "summarize_arrays"]
+
+
+# ------------------------------------------------------------------------- pre-encoded CSV
+
+_SPECIAL = ',"\n'
+
+
+def csv_field(value: Any) -> str:
+    """A value as csv.writer (QUOTE_MINIMAL) writes it, for text without "\\r"."""
+    text = "" if value is None else str(value)
+    if any(ch in text for ch in _SPECIAL):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_series(values: pl.Series) -> pl.Series:
+    """csv_field over a String series (nulls stay null)."""
+    if not bool(values.str.contains(r'[,"\n]').fill_null(False).any()):
+        return values
+    quoted = pl.lit('"') + pl.col("v").str.replace_all('"', '""', literal=True) + pl.lit('"')
+    return pl.DataFrame({"v": values}).select(
+        pl.when(pl.col("v").str.contains(r'[,"\n]')).then(quoted).otherwise(pl.col("v"))
+    ).to_series()
+
+
+CSV_GROUPS = (1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 3)  # clocks.csv columns per pre-encoded column
+CSV_NAMES = ("lead", "stage", "seq", "rep", "started_at", "due_at", "max_at", "stopped_at",
+             "outcome_exceeded", "business_seconds", "tail")
+
+
+def csv_row(row: list[Any]) -> list[Any]:
+    """A clock_row in the pre-encoded layout of clocks_csv_frame."""
+    out: list[Any] = []
+    at = 0
+    for width in CSV_GROUPS:
+        part = row[at:at + width]
+        out.append(part[0] if at == 2 else ",".join(csv_field(v) for v in part))  # seq: as is
+        at += width
+    return out
+
+
+def clocks_csv_frame(m: Machine, facts: dict[str, np.ndarray], rows: np.ndarray, version: str,
+                     leads: pl.Series, names: pl.Series) -> pl.DataFrame:
+    """clocks.csv rows whose text columns are already CSV-encoded (to be written unquoted, nulls
+    as nothing); target, policy_version and reason come as one column, outcome and
+    exceeded_max as another. `leads` and `names` are csv_series of m.leads and of
+    [None, *m.names[1:]]. Only for text without "\\r"."""
+    c = m.clocks
+    owner = c["owner"][rows]
+    tpl, ra, rb, rc = c["tpl"][rows], c["ra"][rows], c["rb"][rows], c["rc"][rows]
+    parts = [c["rule"][rows].astype(np.int64), tpl.astype(np.int64), ra.astype(np.int64),
+             rb.astype(np.int64), rc.astype(np.int64)]
+    head = "," + csv_field(version) + ","
+
+    def text(r: int, t: int, a: int, b: int, x: int) -> str:
+        return (csv_field(m.rules[r].text if m.rules else "") + head
+                + csv_field(reason_text(t, a, b, x, m.names, m.reasons)))
+
+    lows = [int(p.min()) if len(p) else 0 for p in parts]
+    widths = [(int(p.max()) - low).bit_length() if len(p) else 0 for p, low in zip(parts, lows,
+                                                                                  strict=True)]
+    if sum(widths) <= 62:  # the key packed in one int64: a sort instead of a join
+        packed = np.zeros(len(rows), dtype=np.int64)
+        for p, low, width in zip(parts, lows, widths, strict=True):
+            packed = (packed << width) | (p - low)
+        distinct, inverse = np.unique(packed, return_inverse=True)
+        fields = []
+        for low, width in zip(lows[::-1], widths[::-1], strict=True):
+            fields.append((distinct & ((1 << width) - 1)) + low)
+            distinct = distinct >> width
+        texts = [text(*v) for v in zip(*(f.tolist() for f in fields[::-1]), strict=True)]
+        tail = pl.Series(texts, dtype=pl.String).gather(inverse.reshape(-1))
+    else:
+        key = pl.DataFrame(dict(zip(["rule", "tpl", "ra", "rb", "rc"], parts, strict=True)))
+        unique = key.unique()
+        texts = [text(*v) for v in unique.iter_rows()]
+        tail = key.join(unique.with_columns(tail=pl.Series(texts, dtype=pl.String)),
+                        on=["rule", "tpl", "ra", "rb", "rc"], how="left", maintain_order="left"
+                        ).get_column("tail")
+    stopped = c["stopped"][rows]
+    has_max = facts["has_max"][rows]
+    pairs = pl.Series([f"{csv_field(o)},{e}" for o in OUTCOMES for e in (0, 1)])
+    return pl.DataFrame({
+        "lead": leads.gather(c["lead"][rows]),
+        "stage": pl.Series([csv_field(s) for s in STAGES]).gather(
+            c["stage"][rows].astype(np.int64)),
+        "seq": c["seq"][rows],
+        "rep": names.gather(np.where(owner > 0, owner, 0)),
+        "started_at": iso_text(c["start"][rows]),
+        "due_at": iso_text(facts["due"][rows]),
+        "max_at": _masked(iso_text(facts["max"][rows]), has_max, None),
+        "stopped_at": _masked(iso_text(c["stop"][rows]), stopped, None),
+        "outcome_exceeded": pairs.gather(facts["outcome"][rows] * 2
+                                         + facts["exceeded"][rows].astype(np.int64)),
+        "business_seconds": _masked(seconds_text(facts["busy_us"][rows]), stopped, None),
+        "tail": tail,
+    })
