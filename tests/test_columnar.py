@@ -300,3 +300,24 @@ def test_edge_lines_on_the_fast_reader(tmp_path: Path) -> None:
     for preset in ("b2b-saas", "enterprise"):
         assert_same(rows, RULES[preset], None, tmp_path / preset / "list")
         assert_same(rows, RULES[preset], None, tmp_path / preset / "file", as_file=True)
+
+
+def test_quoted_reasons_on_leads_the_reference_replays(tmp_path: Path) -> None:
+    """Commas, quotes and newlines in reasons, on a lead the columnar port hands to the reference
+    (two complete handoffs in a row) next to one it models itself: clocks.csv stays identical."""
+    fields = json.dumps({f: "x" for f in FIELDS}, separators=(",", ":"))
+    odd = json.dumps('wrong ICP, "not a fit"\nsee notes')
+    rows = []
+    for lead in ("L-1", "L-2"):
+        rows += [
+            f'{{"id":"{lead}c","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"{lead}","source":"webinar"}}',
+            f'{{"id":"{lead}a","type":"lead.assigned","at":"2026-07-08T10:00:10+09:00","lead":"{lead}","rep":"sdr, \\"one\\""}}',
+            f'{{"id":"{lead}q","type":"lead.status","at":"2026-07-08T11:00:00+09:00","lead":"{lead}","status":"qualified"}}',
+            f'{{"id":"{lead}h","type":"handoff.requested","at":"2026-07-08T12:00:00+09:00","lead":"{lead}","from":"a","to":"b","fields":{fields}}}',
+            f'{{"id":"{lead}r","type":"handoff.rejected","at":"2026-07-08T13:00:00+09:00","lead":"{lead}","rep":"b","reason":{odd}}}',
+        ]
+    rows.append(f'{{"id":"L-2h2","type":"handoff.requested","at":"2026-07-08T14:00:00+09:00","lead":"L-2","from":"a","to":"c","fields":{fields}}}')
+    rows.append(f'{{"id":"L-2h3","type":"handoff.requested","at":"2026-07-08T15:00:00+09:00","lead":"L-2","from":"a","to":"d","fields":{fields}}}')
+    for preset in ("b2b-saas", "smb"):
+        assert_same(rows, RULES[preset], None, tmp_path / preset / "list")
+        assert_same(rows, RULES[preset], None, tmp_path / preset / "file", as_file=True)
