@@ -46,7 +46,6 @@ class Rules:
         for rule_id, rule in policy.escalations.items():
             self.escalations.setdefault(rule.trigger.kind, []).append((rule_id, rule))
         self.required_fields = tuple(policy.handoff.required_fields)
-        self.tier_ranges = [(name, _parse_range(t.score)) for name, t in policy.tiers.items()]
         from leadclock.engine.scoring_step import Tiering  # scoring imports the policy package
 
         self.tiering = Tiering(policy)
@@ -84,40 +83,6 @@ class Rules:
             return cal.day_end(start)
         seconds = duration.seconds(cal.business_day_seconds) or 0.0
         return cal.add(start, seconds)
-
-    def tier_for_score(self, score: float | None) -> str | None:
-        if score is None:
-            return None
-        for name, test in self.tier_ranges:
-            if test is not None and _in_range(score, test):
-                return name
-        return None
-
-
-ScoreRange = tuple[float, bool, float, bool]  # low, low inclusive, high, high inclusive
-
-
-def _parse_range(text: str | None) -> ScoreRange | None:
-    """">80" -> (80, False, inf, False); "50-80" -> (50, True, 80, True)."""
-    if not text:
-        return None
-    text = text.strip()
-    inf = float("inf")
-    for op, make in (
-        (">=", lambda b: (b, True, inf, False)), ("<=", lambda b: (-inf, False, b, True)),
-        (">", lambda b: (b, False, inf, False)), ("<", lambda b: (-inf, False, b, False)),
-    ):
-        if text.startswith(op):
-            return make(float(text[len(op):]))
-    low, high = text.split("-", 1)
-    return (float(low), True, float(high), True)
-
-
-def _in_range(score: float, bounds: ScoreRange) -> bool:
-    low, low_inclusive, high, high_inclusive = bounds
-    above = score >= low if low_inclusive else score > low
-    below = score <= high if high_inclusive else score < high
-    return above and below
 
 
 _CACHE: dict[str, Rules] = {}
