@@ -320,7 +320,7 @@ class Report(TextModel):
 
 
 class NotificationChannel(Model):
-    type: Literal["slack", "email", "webhook", "inapp"]
+    type: Literal["slack", "email", "webhook", "inapp", "hubspot"]
     settings: dict[str, str] = {}
 
 

@@ -136,7 +136,7 @@ def build_channels(
 
 
 # The built-in types register themselves on import.
-from leadclock.notify.channels import email, inapp, slack, webhook  # noqa: E402
+from leadclock.notify.channels import email, hubspot, inapp, slack, webhook  # noqa: E402, F401
 
 __all__ = [
     "REGISTRY", "Channel", "ChannelContext", "Settings", "build_channel", "build_channels",
