@@ -24,6 +24,7 @@ from leadclock.api.errors import ApiError, validation_details
 from leadclock.api.ratelimit import RateLimiter, retry_after
 from leadclock.api.settings import ApiSettings
 from leadclock.policy import Policy
+from leadclock.service.live import Live
 from leadclock.store import Store
 
 M = TypeVar("M", bound=BaseModel)
@@ -41,6 +42,10 @@ class AppContext:
     # Per-process counters for /metrics (events by outcome, webhook deliveries by result).
     counters: Counter[tuple[str, str]] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    live: Live = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.live = Live(self.store)
 
     def count(self, name: str, label: str, n: int = 1) -> None:
         if n:

@@ -4,12 +4,12 @@ Shared by POST /events, POST /events:batch and the webhooks. Each item ends as e
 accepted (stored now), duplicate (its id was stored before: nothing changes), rejected (with the
 field and the reason; nothing of it stored), or ignored (a webhook item we do not map).
 
-Ingest itself is `service.ingest.ingest_into`, the same path as `leadclock ingest` (DESIGN
-principle 1). Two things are added at this edge:
-- Principle 7, per lead: events about a lead already stored are evaluated under the policy
-  version that lead was started under; only new leads take the active policy.
-- The effects of a delivery are the effects of its leads that were not stored before it, so the
-  caller sees the assignment and the clocks its event started, and a re-delivery sees none.
+Ingest itself is `service.live.Live.ingest`, the same write path the worker uses, replaying each
+lead with the engine `leadclock replay` runs (DESIGN principle 1): events about a lead already
+stored are evaluated under the policy version that lead was started under (principle 7); only
+new leads take the active policy. The effects of a delivery are the ones it stored for the first
+time, so the caller sees the assignment and the clocks its event started, and a re-delivery sees
+none.
 """
 
 from __future__ import annotations
@@ -22,11 +22,8 @@ from leadclock.api import queries
 from leadclock.api.context import AppContext, text_problem
 from leadclock.api.errors import ApiError
 from leadclock.engine.events import Event, EventError, parse_event
-from leadclock.engine.replay import LineError
 from leadclock.engine.state import Effect, LeadState
 from leadclock.policy import Policy
-from leadclock.service.ingest import ingest_into
-from leadclock.store import Store
 
 Status = Literal["accepted", "duplicate", "rejected", "ignored"]
 
@@ -67,26 +64,6 @@ class Outcome:
 
     def count(self, status: Status) -> int:
         return sum(1 for item in self.items if item.status == status)
-
-
-class _Recorder:
-    """The store, remembering which events `append_events` actually stored.
-
-    `ingest_into` reports counts only; a batch answers per item, and "accepted" must mean this
-    request stored it, even when another process delivers the same id at the same moment (only
-    the insert's own RETURNING knows that)."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self.stored: set[str] = set()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    def append_events(self, events: Any) -> tuple[list[Event], list[str]]:
-        stored, duplicates = self._store.append_events(events)
-        self.stored.update(e.id for e in stored)
-        return stored, duplicates
 
 
 def _raw_id(raw: Any) -> str | None:
@@ -131,8 +108,10 @@ def require_policy(context: AppContext) -> Policy:
 
 
 def ingest(context: AppContext, raws: list[tuple[int, Any]], actor: str) -> Outcome:
-    """Validate and ingest `raws` (index, decoded JSON) as of the app's clock."""
-    policy = require_policy(context)
+    """Validate and ingest `raws` (index, decoded JSON) as of the app's clock, through the live
+    service's one write path (`service.live.Live.ingest`): stored, routed, notified and
+    scheduled in one transaction."""
+    require_policy(context)
     results: dict[int, ItemResult] = {}
     parsed: list[tuple[int, Event]] = []
     for index, raw in raws:
@@ -143,39 +122,22 @@ def ingest(context: AppContext, raws: list[tuple[int, Any]], actor: str) -> Outc
             continue
         parsed.append((index, event))
 
-    store = context.store
-    lead_ids = {event.lead for _, event in parsed if event.lead}
-    versions = queries.lead_policy_versions(store, lead_ids)
-    before = queries.effect_keys(store, lead_ids)
-    groups: dict[str, list[tuple[int, Event]]] = {}
-    for index, event in parsed:
-        groups.setdefault(versions.get(event.lead, policy.version), []).append((index, event))
-
-    as_of = context.now()
-    leads: dict[str, LeadState] = {}
+    done = context.live.ingest([event for _, event in parsed], context.now(), actor)
+    rejected = {error.line: error for error in done.errors}
+    stored = {event.id for event in done.stored}
     taken: set[str] = set()
-    for version, items in groups.items():
-        group_policy = context.policy(version) or policy
-        recorder = _Recorder(store)
-        errors: list[LineError] = []
-        events = [event for _, event in items]
-        report = ingest_into(recorder, events, errors, group_policy, as_of=as_of, actor=actor, now=as_of)  # type: ignore[arg-type]
-        rejected = {error.line: error for error in errors}
-        for position, (index, event) in enumerate(items, start=1):
-            error = rejected.get(position)
-            if error is not None:
-                results[index] = ItemResult(index, event.id, "rejected", event.lead or None, event.type,
-                                            error.field, error.reason)
-            elif event.id in recorder.stored and event.id not in taken:
-                taken.add(event.id)
-                results[index] = ItemResult(index, event.id, "accepted", event.lead or None, event.type)
-            else:
-                results[index] = ItemResult(index, event.id, "duplicate", event.lead or None, event.type)
-        leads.update(report.recomputed)
-
-    outcome = Outcome([results[index] for index, _ in raws], leads=leads)
-    if leads:
-        outcome.effects = queries.effects_except(store, leads, before)
+    for position, (index, event) in enumerate(parsed, start=1):
+        error = rejected.get(position)
+        if error is not None:
+            results[index] = ItemResult(index, event.id, "rejected", event.lead or None, event.type,
+                                        error.field, error.reason)
+        elif event.id in stored and event.id not in taken:
+            taken.add(event.id)
+            results[index] = ItemResult(index, event.id, "accepted", event.lead or None, event.type)
+        else:
+            results[index] = ItemResult(index, event.id, "duplicate", event.lead or None, event.type)
+    outcome = Outcome([results[index] for index, _ in raws], leads=done.settled.leads)
+    outcome.effects = sorted(done.settled.effects, key=lambda e: (e.at, e.lead, e.kind))
     for status in ("accepted", "duplicate", "rejected"):
         context.count("events", status, outcome.count(status))  # type: ignore[arg-type]
     return outcome

@@ -11,7 +11,7 @@ time (firing only what was due strictly before it), then handles the event.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from leadclock.engine.events import DECISIONS, INBOUND, REACHED, Event
 from leadclock.engine.rules import CadenceRule, Rules, StageRule
@@ -215,6 +215,49 @@ def advance(state: LeadState, now: datetime, rules: Rules, inclusive: bool = Tru
             _fire(state, timer, effects)
     effects.sort(key=lambda e: e.at)
     return effects
+
+
+_TICK = timedelta(microseconds=1)  # a breach is the first instant after its deadline
+DEFERRED_ACTIONS = frozenset({"reassign", "manager_queue"})  # carried out by the service
+
+
+def next_wakeup(state: LeadState) -> datetime | None:
+    """The earliest instant at which `advance` would fire something for this lead, or None.
+
+    The live worker sleeps until then (DESIGN principle 2: timers are data): a warning at its
+    `warn_at`, a deadline, maximum or escalation step at the first instant after it.
+    """
+    times: list[datetime] = []
+    for clock in state.clocks:
+        if clock.stopped_at is not None:
+            continue
+        if clock.warn_at is not None and not clock.warned:
+            times.append(clock.warn_at)
+        if clock.outcome == "open" and clock.due_at is not None:
+            times.append(clock.due_at + _TICK)
+        if clock.max_at is not None and not clock.exceeded_max:
+            times.append(clock.max_at + _TICK)
+    for timer in state.timers:
+        if not timer.fired and not timer.cancelled:
+            times.append(timer.due_at + _TICK)
+    return min(times, default=None)
+
+
+def pending_actions(state: LeadState, last_assigned_at: datetime | None) -> list[Timer]:
+    """Escalation steps that fired with an action for the service (reassign, hand to the
+    manager's queue) and that no assignment has followed yet: what is still to be carried out.
+
+    Derived from the event log alone, so a crash between the step firing and the reassignment
+    being stored cannot lose it: the next pass finds it still pending.
+    """
+    if state.status in CLOSED_STATUSES or state.status == "nurture":
+        return []
+    pending = [
+        timer for timer in state.timers
+        if timer.fired and timer.action in DEFERRED_ACTIONS
+        and (last_assigned_at is None or timer.due_at >= last_assigned_at)
+    ]
+    return sorted(pending, key=lambda t: (t.due_at, t.rule, t.step))[-1:]  # the latest decides
 
 
 # --------------------------------------------------------------------------- apply
@@ -555,4 +598,4 @@ _HANDLERS = {
     "deal.closed": _on_deal,
 }
 
-__all__ = ["Duration", "advance", "apply", "event_order"]
+__all__ = ["Duration", "advance", "apply", "event_order", "next_wakeup", "pending_actions"]

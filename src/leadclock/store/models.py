@@ -160,6 +160,10 @@ class RepRow(Base):
     role: Mapped[str | None]
     manager: Mapped[str | None]
     known: Mapped[bool] = mapped_column(default=True)
+    # How notifications reach the rep (notify/directory.py): locale, and addresses by channel
+    # type ({"email": ..., "slack": ..., "channels": [...], "hubspot_owner_id": ...}).
+    locale: Mapped[str | None]
+    contact: Mapped[dict[str, Any] | None]
 
 
 class ClockRow(Base):
@@ -262,3 +266,4 @@ __all__ = [
 ]
 from leadclock.store import outbox_models as outbox_models  # noqa: E402  (registers outbox, inbox on Base.metadata)
 from leadclock.store import token_models as token_models  # noqa: E402  (registers api_tokens on Base.metadata)
+from leadclock.store import worker_models as worker_models  # noqa: E402  (registers the worker's tables)

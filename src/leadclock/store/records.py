@@ -35,6 +35,8 @@ class Rep:
     role: str | None = None
     manager: str | None = None
     known: bool = True  # False: seen in events, not (yet) on the roster
+    locale: str | None = None  # for notifications; None = the org's
+    contact: dict[str, Any] | None = None  # addresses by channel type (notify/directory.py)
 
 
 @dataclass(slots=True)

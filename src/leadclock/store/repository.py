@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
@@ -257,6 +258,7 @@ class Store:
         self.url = normalise_url(url)
         # The store stamps received_at / updated_at; tests pass a frozen clock.
         self._now = now or (lambda: datetime.now(UTC))
+        self._ambient = threading.local()  # the connection of this thread's `transaction()`
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
@@ -313,7 +315,30 @@ class Store:
     # ------------------------------------------------------------------ transactions
 
     @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction around several Store calls (this thread's calls join it).
+
+        The live service appends events, recomputes leads, records effects, enqueues their
+        notifications and moves the lead's wake-up all or nothing (DESIGN principle 4): a crash
+        anywhere leaves either everything or nothing. Nested use joins the outer transaction.
+        """
+        current = getattr(self._ambient, "connection", None)
+        if current is not None:
+            yield current
+            return
+        with self._write() as connection:
+            self._ambient.connection = connection
+            try:
+                yield connection
+            finally:
+                self._ambient.connection = None
+
+    @contextmanager
     def _write(self) -> Iterator[Connection]:
+        current = getattr(self._ambient, "connection", None)
+        if current is not None:  # inside `transaction()`: join it
+            yield current
+            return
         with self.engine.connect() as connection:
             if self.dialect == "sqlite":
                 # Take the write lock at BEGIN: a deferred transaction that reads and then writes
@@ -332,6 +357,10 @@ class Store:
 
     @contextmanager
     def _read(self, *, snapshot: bool = False) -> Iterator[Connection]:
+        current = getattr(self._ambient, "connection", None)
+        if current is not None:  # inside `transaction()`: read what it wrote
+            yield current
+            return
         with self.engine.connect() as connection:
             if snapshot and self.dialect == "postgresql":
                 # Several SELECTs that must agree (a lead and its clocks) see one snapshot;
@@ -603,13 +632,20 @@ class Store:
 
     def save_effects(self, effects: Iterable[Effect]) -> int:
         """Record effects, skipping any whose dedupe key is already stored; return how many were new."""
+        return len(self.insert_effects(effects))
+
+    def insert_effects(self, effects: Iterable[Effect]) -> list[Effect]:
+        """Record effects, skipping any whose dedupe key is already stored; return the new ones
+        (in the given order): exactly these are news to notify."""
         created_at = self._now()
         rows: dict[str, dict[str, Any]] = {}
+        given: dict[str, Effect] = {}
         for effect in effects:
             at = _aware(effect.at, f"effect {effect.kind} of lead {effect.lead!r}: at")
             # The key is computed from the UTC instant so that the same fact reported with another
             # offset is still the same fact.
             key = replace(effect, at=at).dedupe_key
+            given.setdefault(key, effect)
             rows.setdefault(key, {
                 "dedupe_key": key, "kind": effect.kind, "at": at, "lead": effect.lead,
                 "stage": effect.stage, "rule": effect.rule, "step": effect.step,
@@ -618,17 +654,21 @@ class Store:
                 "created_at": created_at,
             })
         if not rows:
-            return 0
-        inserted = 0
+            return []
+        inserted: set[str] = set()
         statement = (
             self._insert(_effects)
             .on_conflict_do_nothing(index_elements=[_effects.c.dedupe_key])
-            .returning(_effects.c.id)
+            .returning(_effects.c.dedupe_key)
         )
         with self._write() as connection:
             for chunk in _chunks(rows.values(), ROW_BATCH):
-                inserted += len(connection.execute(statement, chunk).all())
-        return inserted
+                inserted.update(connection.execute(statement, chunk).scalars())
+        # As a later read would return them: UTC instants, detail in its stored JSON spelling.
+        return [
+            replace(effect, at=rows[key]["at"], detail=json.loads(dumps(rows[key]["detail"])))
+            for key, effect in given.items() if key in inserted
+        ]
 
     def add_audit(self, entries: Iterable[AuditEntry]) -> None:
         rows = [
@@ -824,7 +864,8 @@ class Store:
             statement = statement.where(_reps.c.known == known)
         with self._read() as connection:
             return [
-                Rep(row.id, row.name, row.team, row.role, row.manager, row.known)
+                Rep(row.id, row.name, row.team, row.role, row.manager, row.known, row.locale,
+                    dict(row.contact) if row.contact else None)
                 for row in connection.execute(statement)
             ]
 
@@ -837,6 +878,8 @@ class Store:
         manager: str | None = None,
         *,
         known: bool = True,
+        locale: str | None = None,
+        contact: dict[str, Any] | None = None,
     ) -> None:
         """Put a rep on the roster (known=True). A field given as None keeps its stored value.
 
@@ -847,14 +890,15 @@ class Store:
             self.note_reps([rep_id])
             return
         statement = self._insert(_reps).values(
-            id=rep_id, name=name, team=team, role=role, manager=manager, known=True
+            id=rep_id, name=name, team=team, role=role, manager=manager, known=True,
+            locale=locale, contact=_json_ready(contact, f"rep {rep_id!r}: contact") if contact is not None else None,
         )
         statement = statement.on_conflict_do_update(
             index_elements=[_reps.c.id],
             set_={
                 **{
                     column: func.coalesce(statement.excluded[column], _reps.c[column])
-                    for column in ("name", "team", "role", "manager")
+                    for column in ("name", "team", "role", "manager", "locale", "contact")
                 },
                 "known": True,
             },

@@ -1,0 +1,438 @@
+"""The live service's one write path: events in, or time passing; state, effects, messages out.
+
+`Live.ingest(events, now)` (the API) and `Live.tick(now)` (the worker) both end in `_settle`,
+which, in ONE transaction (DESIGN principle 4):
+
+1. replays each touched lead from the event log as of `now` (the same engine as `replay`,
+   principle 1), under the policy version the lead started with (principle 7);
+2. lets the router decide what the engine asked for: a new lead without an owner is routed
+   (F8/F9), an escalation step whose action is `reassign` gets the router's choice excluding the
+   recent owners (F17), `manager_queue` hands the lead to the owner's manager. Each decision is
+   stored as a `lead.assigned` event — the log stays the truth — and the lead is replayed again;
+3. stores the leads, their clocks and breaches, and the effects not stored before;
+4. plans notifications for exactly those new effects (recipients from the roster, bundled
+   against floods) and assignment push-backs to the CRM, into the outbox with unique keys;
+5. moves each lead's wake-up to the next instant something is due (`engine.core.next_wakeup`).
+
+A crash anywhere rolls all of it back; the event log and the wake-ups say what is left to do.
+On PostgreSQL, writers take per-lead advisory locks (the API waits for them, the worker skips
+leads someone holds) and the router's row lock (the worker never waits for it: a reassignment
+that finds it busy is retried a moment later), so any number of API processes and workers can
+run against one database without deadlocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from leadclock.engine.core import next_wakeup, pending_actions
+from leadclock.engine.events import Event
+from leadclock.engine.replay import LineError, run
+from leadclock.engine.routed import _lead_view
+from leadclock.engine.rules import compile_rules
+from leadclock.engine.state import Clock, Effect, LeadState
+from leadclock.notify.crm import Assignment, assignment_messages
+from leadclock.notify.directory import Directory, Person
+from leadclock.notify.outbox import enqueue
+from leadclock.notify.plan import DEFAULT_WINDOW, plan_messages
+from leadclock.policy import Policy
+from leadclock.routing import Decision, RouterState, reassign, release, route, set_status
+from leadclock.routing.router import next_queue_flush, open_queue
+from leadclock.store import Store
+from leadclock.store.records import AuditEntry
+from leadclock.store.worker_store import (
+    REPORTS,
+    ROUTER,
+    claim_due,
+    load_router,
+    lock_leads,
+    save_router,
+    set_wakeups,
+)
+
+CLOSED = frozenset({"disqualified", "recycled", "garbage", "unreachable", "won", "lost", "nurture"})
+RETRY = timedelta(seconds=1)  # a reassignment that found the router busy tries again after this
+MAX_ROUNDS = 4  # assignment → replay → a step firing at once → reassignment ...: bounded
+
+
+@dataclass
+class PolicyBook:
+    """Policies by version (immutable: the version is a content hash) and the active one."""
+
+    store: Store
+    cache: dict[str, Policy] = field(default_factory=dict)
+
+    def get(self, version: str) -> Policy | None:
+        found = self.cache.get(version)
+        if found is None:
+            found = self.store.load_policy(version)
+            if found is not None:
+                self.cache[version] = found
+        return found
+
+    def active(self) -> Policy | None:
+        from leadclock.api.queries import active_policy  # the API owns "which one is active"
+
+        chosen = active_policy(self.store)
+        return None if chosen is None else self.get(chosen.version)
+
+
+@dataclass
+class Settled:
+    leads: dict[str, LeadState] = field(default_factory=dict)
+    effects: list[Effect] = field(default_factory=list)  # new in this transaction
+    decisions: list[Decision] = field(default_factory=list)
+    messages: int = 0  # outbox rows enqueued
+
+
+@dataclass
+class Ingested:
+    stored: list[Event]
+    duplicates: list[str]
+    errors: list[LineError]
+    settled: Settled
+
+
+@dataclass
+class Tick:
+    claimed: int = 0
+    fired: int = 0  # new effects
+    messages: int = 0
+    decisions: int = 0
+    lag_seconds: float = 0.0  # how late the earliest claimed wake-up was handled
+    reports: int = 0
+
+
+ReportHook = Callable[[Store, Policy, datetime, datetime], int]
+
+
+def _lead_rows(store: Store, ids: Iterable[str]) -> dict[str, tuple[str, str | None, str]]:
+    """(status, owner, policy version) of the stored leads among `ids`."""
+    from sqlalchemy import select
+
+    from leadclock.store.models import LeadRow
+
+    table = LeadRow.__table__
+    wanted = sorted(set(ids))
+    found: dict[str, tuple[str, str | None, str]] = {}
+    with store._read() as connection:
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            for row in connection.execute(
+                    select(table.c.id, table.c.status, table.c.owner, table.c.policy_version)
+                    .where(table.c.id.in_(chunk))):
+                found[row.id] = (row.status, row.owner, row.policy_version)
+    return found
+
+
+class Live:
+    def __init__(self, store: Store, *, notify: bool = True, window: timedelta = DEFAULT_WINDOW,
+                 reports: ReportHook | None = None) -> None:
+        self.store = store
+        self.policies = PolicyBook(store)
+        self.notify = notify
+        self.window = window
+        self.reports = reports
+
+    # ------------------------------------------------------------------ entry points
+
+    def ingest(self, events: Sequence[Event], now: datetime, actor: str = "api") -> Ingested:
+        """Store `events` (idempotent by id) and settle the leads they touch, as of `now`."""
+        store = self.store
+        errors: list[LineError] = []
+        with store.transaction():
+            leads = {e.lead for e in events if e.lead}
+            lock_leads(store, leads, wait=True)
+            created = {e.lead for e in events if e.type == "lead.created"}
+            unknown = {e.lead for e in events if e.type != "rep.availability" and e.lead not in created}
+            if unknown:
+                created |= store.known_leads(unknown)
+            valid = []
+            for index, event in enumerate(events, start=1):
+                if event.type != "rep.availability" and event.lead not in created:
+                    errors.append(LineError(index, "lead", f"unknown lead {event.lead!r} (no lead.created)", event.id))
+                else:
+                    valid.append(event)
+            stored, duplicates = store.append_events(valid)
+            touched = {e.lead for e in stored if e.lead}
+            availability = [e for e in stored if e.type == "rep.availability"]
+            fresh = {e.lead for e in stored if e.type == "lead.created"}
+            settled = self._settle(touched, now, actor, fresh=fresh, availability=availability)
+        return Ingested(stored, duplicates, errors, settled)
+
+    def tick(self, now: datetime, limit: int = 500, worker: str = "worker") -> Tick:
+        """Fire everything due by `now` (at most `limit` wake-ups) in one transaction."""
+        store = self.store
+        report = Tick()
+        with store.transaction():
+            due = claim_due(store, now, limit)
+            if not due:
+                return report
+            report.claimed = len(due)
+            report.lag_seconds = max(0.0, (now - min(at for _, at in due)).total_seconds())
+            keys = {key for key, _ in due}
+            leads = lock_leads(store, (k for k in keys if not k.startswith("~")), wait=False)
+            settled = self._settle(leads, now, worker, flush_queue=ROUTER in keys)
+            if REPORTS in keys:
+                report.reports = self._run_reports(now)
+        report.fired = len(settled.effects)
+        report.messages = settled.messages
+        report.decisions = len(settled.decisions)
+        return report
+
+    # ------------------------------------------------------------------ the one write path
+
+    def _settle(self, leads: set[str], now: datetime, actor: str, *, fresh: set[str] = frozenset(),  # type: ignore[assignment]
+                availability: Sequence[Event] = (), flush_queue: bool = False) -> Settled:
+        store = self.store
+        settled = Settled()
+        active = self.policies.active()
+        routing = active is not None and bool(active.routing.rules)
+        router: RouterState | None = None
+        router_busy = False
+
+        def router_state() -> RouterState | None:
+            nonlocal router, router_busy
+            if router is None and not router_busy:
+                # The API waits for the router; the worker must not (see the module doc).
+                router = load_router(store, wait=actor != "worker" and not actor.startswith("worker"))
+                router_busy = router is None
+            return router
+
+        if availability and routing:
+            state = router_state()
+            if state is not None:
+                for event in availability:
+                    set_status(state, event.data["rep"], event.data["status"], event.at)
+
+        before = _lead_rows(store, leads)
+        versions = {lead: row[2] for lead, row in before.items()}
+        roster = store.reps()
+        known = {r.id for r in roster if r.known} or None
+        old_clocks = {c.key: c for c in store.clocks(leads=leads)} if leads else {}
+        states: dict[str, LeadState] = {}
+        effects: list[Effect] = []
+        policy_of: dict[str, Policy] = {}
+        retry: set[str] = set()
+        pending_leads = set(leads)
+        assigned_events: list[Event] = []
+
+        queued: list[Decision] = []
+        if flush_queue and routing and active is not None:
+            state = router_state()
+            if state is not None:
+                queued = open_queue(state, now, active)
+            else:
+                retry.add(ROUTER)
+        for decision in queued:
+            if decision.rep is not None:
+                assigned_events.append(self._assignment_event(decision, now))
+                pending_leads.add(decision.lead)
+            settled.decisions.append(decision)
+        if assigned_events:
+            store.append_events(assigned_events)
+            lock_leads(store, {e.lead for e in assigned_events}, wait=False)
+
+        for _round in range(MAX_ROUNDS):
+            if not pending_leads:
+                break
+            replayed = self._replay(pending_leads, versions, active, now, known, policy_of)
+            states.update(replayed[0])
+            effects.extend(replayed[1])
+            pending_leads = set()
+            new_assignments: list[Event] = []
+            for lead_id, state in sorted(replayed[0].items()):
+                decision = self._decide(state, now, active, routing, fresh, router_state, replayed[2].get(lead_id))
+                if decision == "busy":
+                    retry.add(lead_id)
+                    continue
+                if decision is None:
+                    continue
+                settled.decisions.append(decision)
+                if decision.rep is not None:
+                    new_assignments.append(self._assignment_event(decision, now))
+                    pending_leads.add(lead_id)
+            fresh = frozenset()  # type: ignore[assignment]
+            if new_assignments:
+                store.append_events(new_assignments)
+
+        # Leads that closed in this pass free their owner's capacity (max open, load balance).
+        for lead_id, state in states.items():
+            old = before.get(lead_id)
+            if state.status in CLOSED and state.owner and (old is None or old[0] not in CLOSED) and routing:
+                router_now = router_state()
+                if router_now is not None:
+                    release(router_now, state.owner, state.last_event_at or now)
+
+        for version in sorted({p.version for p in policy_of.values()}):
+            group = [s for lead, s in states.items() if policy_of[lead].version == version]
+            store.save_leads(group, version)
+        for decision in settled.decisions:
+            effects.extend(decision.effects())  # "nobody could take it" alerts
+        new_effects = store.insert_effects(effects)
+        settled.effects = new_effects
+        settled.leads = states
+
+        if self.notify:
+            settled.messages = self._notify(new_effects, settled.decisions, states, policy_of, active, roster, now)
+        self._audit(settled.decisions, states, old_clocks, now, actor, active)
+
+        wake: dict[str, datetime | None] = {}
+        for lead_id, state in states.items():
+            wake[lead_id] = now + RETRY if lead_id in retry else next_wakeup(state)
+        for lead_id in leads - set(states):  # claimed but gone (no events): nothing to wait for
+            wake.setdefault(lead_id, now + RETRY if lead_id in retry else None)
+        if router is not None:
+            waiting = min((q.arrived_at for q in router.queue), default=None)
+            wake[ROUTER] = next_queue_flush(router, waiting, active) if waiting and active else None
+            save_router(store, router, now)
+        elif ROUTER in retry:
+            wake[ROUTER] = now + RETRY
+        elif flush_queue:
+            wake[ROUTER] = None
+        if wake:
+            set_wakeups(store, wake, now)
+        return settled
+
+    # ------------------------------------------------------------------ steps
+
+    def _replay(self, leads: set[str], versions: dict[str, str | None], active: Policy | None,
+                now: datetime, known: set[str] | None, policy_of: dict[str, Policy],
+                ) -> tuple[dict[str, LeadState], list[Effect], dict[str, datetime | None]]:
+        events = self.store.events(leads=leads)
+        by_version: dict[str, list[Event]] = {}
+        last_assigned: dict[str, datetime | None] = {}
+        for event in events:
+            version = versions.get(event.lead)
+            policy = (self.policies.get(version) if version else None) or active
+            if policy is None:
+                raise LookupError("no policy stored: upload one before sending events")
+            policy_of[event.lead] = policy
+            by_version.setdefault(policy.version, []).append(event)
+            if event.type == "lead.assigned":
+                previous = last_assigned.get(event.lead)
+                last_assigned[event.lead] = event.at if previous is None else max(previous, event.at)
+        states: dict[str, LeadState] = {}
+        effects: list[Effect] = []
+        for version, group in by_version.items():
+            policy = next(p for p in policy_of.values() if p.version == version)
+            result = run(group, compile_rules(policy), as_of=now, roster=known)
+            states.update(result.leads)
+            effects.extend(result.effects)
+            if result.unknown_reps:
+                self.store.note_reps(result.unknown_reps)
+        return states, effects, last_assigned
+
+    def _decide(self, state: LeadState, now: datetime, active: Policy | None, routing: bool,
+                fresh: set[str], router_state: Callable[[], RouterState | None],
+                last_assigned: datetime | None) -> Decision | str | None:
+        """The router's part for one replayed lead: route it, reassign it, or nothing."""
+        if active is None or state.status in CLOSED or state.created_at is None:
+            return None
+        at = max(now, state.created_at)
+        if state.lead in fresh and state.owner is None and routing:
+            router = router_state()
+            if router is None:
+                return "busy"
+            return route(router, _lead_view(state), at, active)
+        for timer in pending_actions(state, last_assigned):
+            if timer.action == "manager_queue":
+                manager = self._manager_of(state.owner, active)
+                if manager is None or manager == state.owner:
+                    return None
+                return Decision(state.lead, at, manager, None, timer.rule, "manager", [],
+                                f"escalation {timer.rule} step {timer.step + 1}: to the owner's manager",
+                                kind="reassign", previous_owner=state.owner, policy_version=active.version,
+                                ja={"tie_break": f"エスカレーション {timer.rule} 第{timer.step + 1}段階: 担当者の上長へ"})
+            if not routing:
+                return None
+            router = router_state()
+            if router is None:
+                return "busy"
+            return reassign(router, _lead_view(state), state.owner or "", state.owners, at, active)
+        return None
+
+    def _manager_of(self, rep: str | None, policy: Policy) -> str | None:
+        if rep is None:
+            return None
+        for person in self.store.reps():
+            if person.id == rep and person.manager:
+                return person.manager
+        in_policy = policy.routing.reps.get(rep)
+        return in_policy.manager if in_policy is not None else None
+
+    @staticmethod
+    def _assignment_event(decision: Decision, now: datetime) -> Event:
+        by = f"router:{decision.rule or decision.strategy}" if decision.strategy != "manager" \
+            else f"escalation:{decision.rule}"
+        at = max(decision.at, now) if decision.kind != "queue" else decision.at
+        moment = at.astimezone(UTC).isoformat()
+        return Event(f"leadclock:{decision.kind}:{decision.lead}:{moment}", "lead.assigned", at,
+                     decision.lead, {"rep": decision.rep, "by": by})
+
+    def _notify(self, effects: list[Effect], decisions: list[Decision], states: dict[str, LeadState],
+                policy_of: dict[str, Policy], active: Policy | None, roster: Sequence[Any],
+                now: datetime) -> int:
+        people = [Person(r.id, r.name, r.team, r.role, r.manager, r.locale, r.contact or {}) for r in roster]
+        messages = []
+        groups: dict[str, list[Effect]] = {}
+        for effect in effects:
+            policy = policy_of.get(effect.lead) or active
+            if policy is not None:
+                groups.setdefault(policy.version, []).append(effect)
+        for version, group in groups.items():
+            policy = self.policies.get(version) or active
+            assert policy is not None
+            directory = Directory(people, policy)
+            messages.extend(plan_messages(
+                group, policy, directory.resolve, window=self.window, now=now,
+                source_of=lambda lead: states[lead].source if lead in states else None,
+            ))
+        if active is not None:
+            owner_ids = {r.id: str((r.contact or {}).get("hubspot_owner_id")) for r in roster
+                         if (r.contact or {}).get("hubspot_owner_id")}
+            for decision in decisions:
+                if decision.rep is None:
+                    continue
+                state = states.get(decision.lead)
+                assignment = Assignment(decision.lead, decision.rep, decision.previous_owner,
+                                        max(decision.at, now), decision.explain(active.org.locale),
+                                        dict(state.attributes) if state else {})
+                messages.extend(assignment_messages(assignment, active, owner_ids))
+        return enqueue(self.store, messages, now=now) if messages else 0
+
+    def _audit(self, decisions: list[Decision], states: dict[str, LeadState], old: dict[str, Clock],
+               now: datetime, actor: str, active: Policy | None) -> None:
+        entries = []
+        locale = active.org.locale if active is not None else "en"
+        for decision in decisions:
+            # F27: why each lead went where it did.
+            entries.append(AuditEntry(decision.at, "router", f"lead.{decision.kind}", lead=decision.lead,
+                                      reason=decision.explain(locale),
+                                      detail={"at": decision.at.isoformat(), **decision.to_dict()}))
+        for state in states.values():
+            for clock in state.clocks:
+                before = old.get(clock.key)
+                if before is not None and (before.outcome, before.stopped_at) != (clock.outcome, clock.stopped_at):
+                    entries.append(AuditEntry(now, actor, "clock.changed", lead=state.lead,
+                                              reason=f"{clock.stage} {before.outcome} -> {clock.outcome}: "
+                                                     f"{clock.reason or 'deadline passed'}",
+                                              detail={"clock": clock.key}))
+        if entries:
+            self.store.add_audit(entries)
+
+    def _run_reports(self, now: datetime) -> int:
+        active = self.policies.active()
+        if active is None or self.reports is None:
+            return 0
+        from leadclock.store.worker_store import get_state
+
+        checked = get_state(self.store, "reports")
+        since = datetime.fromisoformat(checked["through"]) if checked else now - timedelta(minutes=1)
+        return self.reports(self.store, active, since, now)
+
+
+__all__ = ["Ingested", "Live", "PolicyBook", "Settled", "Tick"]
