@@ -23,6 +23,7 @@ run against one database without deadlocks.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -130,8 +131,11 @@ def _lead_rows(store: Store, ids: Iterable[str]) -> dict[str, tuple[str, str | N
 
 class Live:
     def __init__(self, store: Store, *, notify: bool = True, window: timedelta = DEFAULT_WINDOW,
-                 reports: ReportHook | None = None) -> None:
+                 reports: ReportHook | None = None, wake: threading.Event | None = None) -> None:
         self.store = store
+        # Set after each ingest commits: an embedded worker (SQLite, one process) wakes at once
+        # instead of sleeping until its next known deadline; PostgreSQL workers get a NOTIFY.
+        self.wake = wake
         self.policies = PolicyBook(store)
         self.notify = notify
         self.window = window
@@ -161,6 +165,8 @@ class Live:
             availability = [e for e in stored if e.type == "rep.availability"]
             fresh = {e.lead for e in stored if e.type == "lead.created"}
             settled = self._settle(touched, now, actor, fresh=fresh, availability=availability)
+        if self.wake is not None and stored:
+            self.wake.set()
         return Ingested(stored, duplicates, errors, settled)
 
     def tick(self, now: datetime, limit: int = 500, worker: str = "worker") -> Tick:

@@ -1,0 +1,145 @@
+"""Processes: the embedded service (API + worker + sender in one process) and the scaled-out
+parts (`serve --api-only`, `worker`), as `leadclock serve` and `leadclock worker` run them.
+
+The sender's channels come from the active policy's `channels:` and are rebuilt when a new policy
+becomes active, so uploading a policy with a new Slack channel needs no restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from leadclock.notify.channels import build_channels
+from leadclock.notify.errors import NotifyError
+from leadclock.notify.sender import Sender
+from leadclock.service.live import Live, PolicyBook
+from leadclock.service.worker import Worker
+from leadclock.store import Store
+
+log = logging.getLogger("leadclock.service")
+
+
+def process_name(kind: str) -> str:
+    return f"{kind}@{socket.gethostname()}:{os.getpid()}"
+
+
+class SenderLoop:
+    """Runs a `Sender` for the active policy's channels; rebuilds it when the policy changes."""
+
+    def __init__(self, store: Store, name: str, clock: Callable[[], datetime] | None = None,
+                 check_every: float = 10.0) -> None:
+        self.store = store
+        self.name = name
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.check_every = check_every
+        self.policies = PolicyBook(store)
+
+    def _sender(self) -> tuple[str | None, Sender]:
+        policy = self.policies.active()
+        channels = {}
+        if policy is not None:
+            try:
+                channels = build_channels(policy, store=self.store, clock=self.clock)
+            except NotifyError as error:
+                # Messages for a broken channel wait (then dead-letter with this reason) rather
+                # than stopping every other channel.
+                log.error("sender: channel settings: %s", error)
+        version = policy.version if policy is not None else None
+        return version, Sender(self.store, channels, self.name, self.clock, max_sleep=1.0)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                version, sender = self._sender()
+            except Exception:
+                log.exception("sender: cannot read the active policy")
+                stop.wait(1.0)
+                continue
+            inner = threading.Event()
+
+            def watch(current: str | None = version, done: threading.Event = inner) -> None:
+                while not stop.wait(self.check_every) and not done.is_set():
+                    try:
+                        active = self.policies.active()
+                    except Exception:
+                        continue
+                    if (active.version if active else None) != current:
+                        done.set()
+                        return
+                done.set()
+
+            watcher = threading.Thread(target=watch, name="sender-policy-watch", daemon=True)
+            watcher.start()
+            sender.run(inner)
+            inner.set()
+            watcher.join()
+
+
+def run_background(store: Store, *, worker: bool = True, sender: bool = True,
+                   wake: threading.Event | None = None, live: Live | None = None,
+                   ) -> tuple[threading.Event, list[threading.Thread]]:
+    """Start the worker and the sender as threads; set the returned event to stop them."""
+    stop = threading.Event()
+    threads = []
+    if worker:
+        loop = Worker(store, name=process_name("worker"), wake=wake, live=live)
+        threads.append(threading.Thread(target=loop.run, args=(stop,), name="leadclock-worker", daemon=True))
+    if sender:
+        outbox = SenderLoop(store, process_name("sender"))
+        threads.append(threading.Thread(target=outbox.run, args=(stop,), name="leadclock-sender", daemon=True))
+    for thread in threads:
+        thread.start()
+    return stop, threads
+
+
+def serve(url: str, host: str, port: int, *, api_only: bool = False) -> None:
+    """The API with uvicorn; unless `api_only`, the worker and the sender in the same process."""
+    import uvicorn
+
+    from leadclock.api.app import create_app
+    from leadclock.api.settings import ApiSettings
+
+    app = create_app(url, settings=ApiSettings.from_env())
+    context = app.state.leadclock
+    stop: threading.Event | None = None
+    threads: list[threading.Thread] = []
+    if not api_only:
+        wake = threading.Event()
+        context.live.wake = wake
+        stop, threads = run_background(context.store, wake=wake)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        if stop is not None:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=10)
+
+
+def run_worker(url: str, *, sender: bool = True) -> None:
+    """`leadclock worker`: the worker (and the sender) until SIGINT/SIGTERM."""
+    store = Store(url)
+    store.upgrade()
+    stop, threads = run_background(store, sender=sender)
+
+    def _stop(*_args: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("worker running against %s", store.engine.url.render_as_string(hide_password=True))
+    while not stop.wait(0.5):
+        if not any(thread.is_alive() for thread in threads):
+            break
+    for thread in threads:
+        thread.join(timeout=10)
+    store.close()
+
+
+__all__ = ["SenderLoop", "process_name", "run_background", "run_worker", "serve"]

@@ -1,0 +1,185 @@
+"""The worker: fires what time decides, on time (DESIGN principle 2: timers are data).
+
+Each round claims the wake-ups due by now (`service.live.Live.tick`: replay the lead as of now,
+record breaches and escalation steps, carry out reassignments, enqueue notifications — one
+transaction), then sleeps until the earliest wake-up left or until someone wakes it:
+PostgreSQL's LISTEN/NOTIFY (every transaction that moves a wake-up notifies at commit), or, in
+the embedded `serve`, an in-process event set by the API. It does not poll on a fixed period;
+`max_sleep` only bounds a sleep so a lost notification costs at most that long.
+
+The auditor runs every `audit_every` seconds: a clock still open past its deadline by more than
+`grace` whose lead has no earlier wake-up (a bug, a row deleted by hand, a restore from backup)
+gets one at once, and the lag is reported in the heartbeat (/healthz, /metrics).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+
+from leadclock.service.live import Live, Tick
+from leadclock.store import Store
+from leadclock.store.models import ClockRow
+from leadclock.store.worker_models import Wakeup
+from leadclock.store.worker_store import WAKE_CHANNEL, beat, next_due, set_wakeups
+
+log = logging.getLogger("leadclock.worker")
+
+_clocks = ClockRow.__table__
+_wakeups = Wakeup.__table__
+
+
+@dataclass
+class AuditReport:
+    repaired: int = 0
+    oldest_due: datetime | None = None
+
+
+def audit(store: Store, now: datetime, grace: timedelta = timedelta(seconds=5)) -> AuditReport:
+    """Find open clocks overdue by more than `grace` with no wake-up at or before their
+    deadline, and schedule their lead now. Returns how many leads it repaired."""
+    limit = now - grace
+    statement = (
+        select(_clocks.c.lead, _clocks.c.due_at)
+        .select_from(_clocks.outerjoin(_wakeups, _wakeups.c.key == _clocks.c.lead))
+        .where(
+            _clocks.c.outcome == "open", _clocks.c.stopped_at.is_(None), _clocks.c.due_at < limit,
+            or_(_wakeups.c.key.is_(None), and_(_wakeups.c.due_at > _clocks.c.due_at)),
+        )
+        .order_by(_clocks.c.due_at)
+        .limit(10_000)
+    )
+    with store._read() as connection:
+        rows = connection.execute(statement).all()
+    report = AuditReport()
+    if rows:
+        report.repaired = len({row.lead for row in rows})
+        report.oldest_due = rows[0].due_at
+        log.warning("auditor: %d leads had an overdue clock without a wake-up (oldest due %s); scheduled now",
+                    report.repaired, report.oldest_due)
+        with store.transaction():
+            set_wakeups(store, {row.lead: now for row in rows}, now)
+    return report
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        name: str = "worker",
+        clock: Callable[[], datetime] | None = None,
+        live: Live | None = None,
+        batch: int = 500,
+        max_sleep: float = 30.0,
+        audit_every: float = 30.0,
+        wake: threading.Event | None = None,
+    ) -> None:
+        self.store = store
+        self.name = name
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.live = live or Live(store)
+        self.batch = batch
+        self.max_sleep = max_sleep
+        self.audit_every = timedelta(seconds=audit_every)
+        self.wake = wake or threading.Event()
+        self._last_audit: datetime | None = None
+        self._listener: Any = None
+
+    def run_once(self, now: datetime | None = None) -> Tick:
+        """One round: everything due by `now`, in batches, then the auditor if it is time."""
+        moment = now or self.clock()
+        total = Tick()
+        while True:
+            tick = self.live.tick(moment, self.batch, worker=self.name)
+            total.claimed += tick.claimed
+            total.fired += tick.fired
+            total.messages += tick.messages
+            total.decisions += tick.decisions
+            total.reports += tick.reports
+            total.lag_seconds = max(total.lag_seconds, tick.lag_seconds)
+            if tick.claimed < self.batch:
+                break
+        if self._last_audit is None or moment - self._last_audit >= self.audit_every:
+            self._last_audit = moment
+            audit(self.store, moment)
+        if total.claimed:
+            beat(self.store, self.name, moment, total.lag_seconds, total.fired)
+        return total
+
+    def sleep_for(self, now: datetime) -> float:
+        due = next_due(self.store)
+        if due is None:
+            return self.max_sleep
+        return min(max((due - now).total_seconds(), 0.0), self.max_sleep)
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self, stop: threading.Event) -> None:
+        """Fire what is due until `stop` is set."""
+        beat(self.store, self.name, self.clock(), 0.0, 0)
+        while not stop.is_set():
+            try:
+                self.run_once()
+                delay = self.sleep_for(self.clock())
+            except Exception:
+                # The database may be restarting: keep going, try again shortly.
+                log.exception("worker %s: round failed", self.name)
+                self._close_listener()
+                delay = 1.0
+            if delay > 0:
+                self._wait(delay, stop)
+        self._close_listener()
+
+    def _wait(self, seconds: float, stop: threading.Event) -> None:
+        """Sleep up to `seconds`, waking early on a NOTIFY (PostgreSQL), the in-process event,
+        or stop."""
+        if self.store.dialect == "postgresql" and not self.wake.is_set():
+            try:
+                listener = self._listen()
+                # Short slices so `stop` and the in-process event are seen within 0.2 s.
+                deadline = datetime.now(UTC) + timedelta(seconds=seconds)
+                while not stop.is_set() and not self.wake.is_set():
+                    left = (deadline - datetime.now(UTC)).total_seconds()
+                    if left <= 0:
+                        break
+                    if any(True for _ in listener.notifies(timeout=min(left, 0.2), stop_after=1)):
+                        break
+                self.wake.clear()
+                return
+            except Exception:
+                log.warning("worker %s: LISTEN failed; sleeping instead", self.name, exc_info=True)
+                self._close_listener()
+        if self.wake.wait(seconds):
+            self.wake.clear()
+
+    def _listen(self) -> Any:
+        if self._listener is None:
+            import psycopg
+
+            url = self.store.engine.url.set(drivername="postgresql")
+            self._listener = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+            self._listener.execute(f"LISTEN {WAKE_CHANNEL}")
+        return self._listener
+
+    def _close_listener(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):  # closing a broken connection: nothing to do
+                self._listener.close()
+            self._listener = None
+
+
+def schedule_now(store: Store, leads: list[str], now: datetime) -> None:
+    """Make `leads` due at once (operations: "re-evaluate these")."""
+    with store.transaction():
+        set_wakeups(store, dict.fromkeys(leads, now), now)
+
+
+__all__ = ["AuditReport", "Worker", "audit", "schedule_now"]

@@ -1,0 +1,211 @@
+"""The live path and the worker (issue 5): timers as data, routing, escalations, exactly-once
+notifications at the outbox, crash atomicity. Every test runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from leadclock.engine import parse_event
+from leadclock.engine.events import Event
+from leadclock.notify import outbox
+from leadclock.policy import load_policy_text
+from leadclock.service.live import Live
+from leadclock.service.worker import Worker, audit
+from leadclock.store import Store
+from leadclock.store.worker_store import ROUTER, set_wakeups, wakeups
+
+T0 = datetime(2026, 7, 8, 1, 0, tzinfo=UTC)  # Wed 10:00 JST, inside business hours
+POLICY_TEXT = """\
+extends: b2b-saas
+routing:
+  reps:
+    sato: {name: 佐藤, team: east, manager: kato}
+    yamada: {name: 山田, team: east, manager: kato}
+    suzuki: {name: 鈴木, team: east, manager: kato}
+    kato: {name: 加藤, team: east, role: manager}
+  pools:
+    sdrs: [sato, yamada, suzuki]
+  rules:
+    - {name: everyone, when: {}, strategy: round_robin, pool: sdrs}
+  fallback: {queue: manual}
+  after_hours: {queue: true, order: arrival}
+  reassignment: {exclude_recent: 1, fallback: manager_queue}
+channels:
+  inapp: {type: inapp}
+  crm-hook: {type: webhook, settings: {url: "http://127.0.0.1:9/hook", secret: s3cret, assignments: "true"}}
+"""
+_serial = iter(range(10**6))
+
+
+def ev(kind: str, at: datetime, lead: str = "", **fields: Any) -> Event:
+    return parse_event({"id": f"e{next(_serial)}", "type": kind, "at": at.isoformat(), "lead": lead, **fields})
+
+
+def live_store(store: Store, text: str = POLICY_TEXT) -> Live:
+    policy = load_policy_text(text)
+    store.save_policy(policy, text)
+    store.upsert_rep("kato", name="加藤", team="east", role="manager")
+    return Live(store)
+
+
+def kinds(effects: list[Any]) -> list[str]:
+    return [e.kind for e in effects]
+
+
+def test_new_lead_is_routed_stored_pushed_and_scheduled(store: Store) -> None:
+    live = live_store(store)
+    done = live.ingest([ev("lead.created", T0, "L-1", source="demo_request")], T0 + timedelta(seconds=2), "api")
+    assert [e.lead for e in done.stored] == ["L-1"]
+    lead = store.lead("L-1")
+    assert lead is not None and lead.owner == "sato"  # round robin starts at the first member
+    assigned = [e for e in store.events("L-1") if e.type == "lead.assigned"]
+    assert len(assigned) == 1 and assigned[0].data["by"] == "router:everyone"
+    # The assignment clock (30 s) is met; first contact (5 min) runs from the assignment.
+    clocks = {c.stage: c for c in store.clocks(lead="L-1")}
+    assert clocks["assignment"].outcome == "met"
+    assert clocks["first_contact"].due_at == T0 + timedelta(seconds=2, minutes=5)
+    # The wake-up is the earliest thing due: the first-contact deadline (strictly after it).
+    assert wakeups(store)["L-1"] == clocks["first_contact"].due_at + timedelta(microseconds=1)
+    # The decision is explained in the audit trail and pushed to the CRM webhook once.
+    assert any(a.action == "lead.assign" and a.actor == "router" for a in store.audit("L-1"))
+    pushes = [r for r in outbox.list_rows(store) if r.payload.get("type") == "assignment"]
+    assert [(r.channel, r.payload["rep"]) for r in pushes] == [("crm-hook", "sato")]
+    # The same delivery again changes nothing.
+    again = live.ingest([done.stored[0]], T0 + timedelta(seconds=3), "api")
+    assert again.stored == [] and len(outbox.list_rows(store)) == len(outbox.list_rows(store))
+    assert len([e for e in store.events("L-1") if e.type == "lead.assigned"]) == 1
+
+
+def test_worker_fires_the_breach_once_at_the_deadline(store: Store) -> None:
+    live = live_store(store)
+    live.ingest([ev("lead.created", T0, "L-1", source="demo_request")], T0, "api")
+    due = T0 + timedelta(minutes=5)
+    worker = Worker(store, live=live, name="w1")
+    assert worker.run_once(due).claimed == 0  # at the deadline itself: not yet breached
+    tick = worker.run_once(due + timedelta(microseconds=1))
+    assert tick.claimed == 1 and tick.lag_seconds == 0.0
+    breaches = store.effects("L-1", kind="clock_breached")
+    assert [(b.stage, b.at) for b in breaches] == [("first_contact", due)]
+    rows = [r for r in outbox.list_rows(store) if "clock_breached" in r.dedupe_key]
+    assert [(r.recipient, r.channel) for r in rows] == [("sato", "inapp")]
+    # Nothing fires twice: running again (or later) adds no effect and no message.
+    count = len(outbox.list_rows(store))
+    worker.run_once(due + timedelta(seconds=1))
+    assert len(store.effects("L-1", kind="clock_breached")) == 1
+    assert len(outbox.list_rows(store)) >= count
+    assert len([r for r in outbox.list_rows(store) if "clock_breached" in r.dedupe_key]) == 1
+
+
+def test_escalation_reassigns_through_the_router_and_restarts_the_clock(store: Store) -> None:
+    live = live_store(store)
+    live.ingest([ev("lead.created", T0, "L-1", source="demo_request")], T0, "api")
+    worker = Worker(store, live=live)
+    # base preset: hot lead not contacted 15 minutes after assignment → the next rep.
+    worker.run_once(T0 + timedelta(minutes=15, seconds=1))
+    lead = store.lead("L-1")
+    assert lead is not None and lead.owner == "suzuki"  # rotation order is by rep id: sato, suzuki, yamada
+    firsts = [c for c in store.clocks(lead="L-1") if c.stage == "first_contact"]
+    assert [(c.owner, c.outcome) for c in firsts] == [("sato", "breached"), ("suzuki", "open")]
+    assert firsts[1].started_at >= T0 + timedelta(minutes=15)
+    reassigned = [a for a in store.audit("L-1") if a.action == "lead.reassign"]
+    assert len(reassigned) == 1 and "sato" in reassigned[0].reason
+    # Reprocessing the lead later does not reassign it again for the same step.
+    worker.run_once(T0 + timedelta(minutes=16))
+    assert store.lead("L-1").owner == "suzuki"  # type: ignore[union-attr]
+    assert len([e for e in store.events("L-1") if e.type == "lead.assigned"]) == 2
+
+
+def test_after_hours_lead_waits_for_the_opening(store: Store) -> None:
+    live = live_store(store)
+    night = datetime(2026, 7, 8, 13, 0, tzinfo=UTC)  # 22:00 JST
+    live.ingest([ev("lead.created", night, "L-9", source="demo_request")], night, "api")
+    assert store.lead("L-9").owner is None  # type: ignore[union-attr]
+    opening = datetime(2026, 7, 9, 0, 0, tzinfo=UTC)  # 09:00 JST next day
+    assert wakeups(store)[ROUTER] == opening
+    Worker(store, live=live).run_once(opening + timedelta(milliseconds=5))
+    assert store.lead("L-9").owner == "sato"  # type: ignore[union-attr]
+    assert ROUTER not in wakeups(store)
+
+
+def test_a_failure_mid_transaction_leaves_nothing_half_written(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    live = live_store(store)
+    live.ingest([ev("lead.created", T0, "L-1", source="demo_request")], T0, "api")
+    before = (len(store.effects("L-1")), len(outbox.list_rows(store)), wakeups(store))
+    import leadclock.service.live as live_module
+
+    def broken(*_args: Any, **_kwargs: Any) -> int:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(live_module, "enqueue", broken)
+    with pytest.raises(RuntimeError):
+        Worker(store, live=live).run_once(T0 + timedelta(minutes=6))
+    assert (len(store.effects("L-1")), len(outbox.list_rows(store)), wakeups(store)) == before
+    monkeypatch.undo()
+    Worker(store, live=live).run_once(T0 + timedelta(minutes=6))
+    assert len(store.effects("L-1", kind="clock_breached")) == 1
+    assert len([r for r in outbox.list_rows(store) if "clock_breached" in r.dedupe_key]) == 1
+
+
+def test_late_event_is_applied_at_its_time(store: Store) -> None:
+    live = live_store(store)
+    live.ingest([ev("lead.created", T0, "L-1", source="demo_request")], T0, "api")
+    # The call happened at +3 min but reaches us at +7 min, after the worker fired the breach.
+    Worker(store, live=live).run_once(T0 + timedelta(minutes=6))
+    assert store.lead("L-1").within_sla is False  # type: ignore[union-attr]
+    live.ingest([ev("activity", T0 + timedelta(minutes=3), "L-1", rep="sato", channel="call", outcome="connected")],
+                T0 + timedelta(minutes=7), "api")
+    first = next(c for c in store.clocks(lead="L-1") if c.stage == "first_contact")
+    assert first.outcome == "met"
+    assert any(a.action == "clock.changed" for a in store.audit("L-1"))
+
+
+def test_auditor_schedules_overdue_clocks_that_lost_their_wakeup(store: Store) -> None:
+    live = live_store(store)
+    live.ingest([ev("lead.created", T0, "L-1", source="demo_request")], T0, "api")
+    with store.transaction():
+        set_wakeups(store, {"L-1": None}, T0)
+    late = T0 + timedelta(minutes=10)
+    report = audit(store, late)
+    assert report.repaired == 1
+    assert wakeups(store)["L-1"] == late
+    Worker(store, live=live).run_once(late)
+    assert len(store.effects("L-1", kind="clock_breached")) == 1
+
+
+def test_the_worker_loop_fires_within_a_second_of_the_deadline(store: Store) -> None:
+    """Real time: a 2-second first-contact SLA on a 24/7 calendar; the sleeping worker must wake
+    for it (not poll) and record the breach well within a second."""
+    text = POLICY_TEXT + """\
+sources:
+  demo_request:
+    sla:
+      first_contact: {target: 2s, calendar: always}
+"""
+    live = live_store(store, text)
+    wake = threading.Event()
+    live.wake = wake
+    worker = Worker(store, live=live, wake=wake, max_sleep=30.0, name="loop")
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        start = datetime.now(UTC)
+        live.ingest([ev("lead.created", start, "L-RT", source="demo_request"),
+                     ev("lead.assigned", start, "L-RT", rep="sato")], start, "api")
+        due = next(c for c in store.clocks(lead="L-RT") if c.stage == "first_contact").due_at
+        assert due is not None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not store.effects("L-RT", kind="clock_breached"):
+            time.sleep(0.02)
+        fired = store.effects("L-RT", kind="clock_breached")
+        assert fired, "the worker did not fire the breach"
+        rows = [r for r in outbox.list_rows(store) if "clock_breached" in r.dedupe_key]
+        assert rows and (rows[0].created_at - due).total_seconds() < 1.0
+    finally:
+        stop.set()
+        thread.join(timeout=5)
