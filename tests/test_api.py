@@ -554,3 +554,22 @@ def test_tokens_are_made_listed_and_revoked_through_the_api(api: Api) -> None:
     revoked = api.client.get("/leads", headers=rep_headers)
     assert revoked.status_code == 401 and revoked.headers["WWW-Authenticate"].startswith("Bearer")
     assert api.client.delete("/tokens/999999", headers=api.headers).status_code == 404
+
+
+def test_rep_contact_and_locale_are_kept_and_checked(api: Api) -> None:
+    upload(api)
+    put = api.client.put("/reps/sato", json={"team": "east", "locale": "en",
+                                              "contact": {"email": "sato@example.co.jp", "channels": ["inapp"]}},
+                         headers=api.headers)
+    assert put.status_code == 200, put.text
+    assert put.json()["locale"] == "en"
+    assert put.json()["contact"] == {"email": "sato@example.co.jp", "channels": ["inapp"]}
+    rep = next(r for r in api.store.reps() if r.id == "sato")
+    assert rep.locale == "en" and rep.contact == {"email": "sato@example.co.jp", "channels": ["inapp"]}
+    for body, field in (({"contact": {"email": "not-an-address"}}, "contact.email"),
+                        ({"locale": "fr"}, "locale"),
+                        ({"contact": {"pager": "123"}}, "contact.pager")):
+        refused = api.client.put("/reps/sato", json=body, headers=api.headers)
+        assert refused.status_code == 422 and error_of(refused)["field"] == field, refused.text
+    # A refused update changed nothing.
+    assert next(r for r in api.store.reps() if r.id == "sato").contact == {"email": "sato@example.co.jp", "channels": ["inapp"]}

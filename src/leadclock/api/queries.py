@@ -436,7 +436,8 @@ def review_breach(
 
 
 def put_rep(
-    store: Store, rep: str, fields: dict[str, str | None], status: str | None, now: datetime, actor: str,
+    store: Store, rep: str, fields: dict[str, Any], status: str | None, now: datetime, actor: str,
+    *, status_change: str | None = None,
 ) -> None:
     """Roster upsert, availability change and audit entry in one transaction. `fields` holds only
     the keys the caller sent (None clears one); a status becomes a rep.availability event, the
@@ -456,8 +457,8 @@ def put_rep(
             }])
         connection.execute(_audit.insert(), [{
             "at": now, "lead": None, "actor": actor, "action": "rep.updated",
-            "reason": ", ".join(sorted([*fields, *(["status"] if status else [])])) or "no change",
-            "detail": {"rep": rep, **fields, **({"status": status} if status else {})},
+            "reason": ", ".join(sorted([*fields, *(["status"] if status or status_change else [])])) or "no change",
+            "detail": {"rep": rep, **fields, **({"status": status or status_change} if status or status_change else {})},
         }])
 
 

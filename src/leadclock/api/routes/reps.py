@@ -4,6 +4,7 @@ latest rep.availability event)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -20,6 +21,7 @@ from leadclock.api.context import (
     require,
 )
 from leadclock.api.errors import ApiError, not_found
+from leadclock.engine.events import Event
 from leadclock.policy import Policy
 from leadclock.policy.routing_models import Rep as PolicyRep
 
@@ -31,6 +33,17 @@ POLICY_FIELDS = ("hours", "time_off", "capacity", "timezone", "weight", "account
 RepId = Annotated[str, Path(min_length=1, max_length=200)]
 
 
+class Contact(BaseModel):
+    """How notifications reach the rep (see notify/directory.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    slack: str | None = Field(default=None, min_length=1, max_length=100)  # member id, e.g. U024BE7LH
+    channels: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(default=None, max_length=20)
+    hubspot_owner_id: str | None = Field(default=None, pattern=r"^[0-9]{1,20}$")
+
+
 class RepUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -39,6 +52,8 @@ class RepUpdate(BaseModel):
     role: str | None = Field(default=None, max_length=200)
     manager: str | None = Field(default=None, max_length=200)
     status: Literal["online", "offline", "away"] | None = None
+    locale: Literal["ja", "en"] | None = None  # notifications' language; none = the org's
+    contact: Contact | None = None
 
 
 async def _rep_update(request: Request) -> RepUpdate:
@@ -77,6 +92,8 @@ def _rep_json(rep_id: str, row: Any, in_policy: PolicyRep | None,
         # Reps count as online until the CRM says otherwise (routing's own default).
         "status": status[0] if status else "online",
         "status_since": status[1].isoformat() if status else None,
+        "locale": getattr(row, "locale", None) if row is not None else None,
+        "contact": (dict(row.contact) if getattr(row, "contact", None) else {}) if row is not None else {},
     }
 
 
@@ -135,12 +152,19 @@ def put_rep(
     if rep_id != rep_id.strip():
         raise ApiError(422, "invalid_request", "rep: must not start or end with spaces", field="rep")
     sent = body.model_fields_set
-    fields: dict[str, str | None] = {
-        name: getattr(body, name) for name in ("name", "team", "role", "manager") if name in sent
+    fields: dict[str, Any] = {
+        name: getattr(body, name) for name in ("name", "team", "role", "manager", "locale") if name in sent
     }
+    if "contact" in sent:
+        fields["contact"] = body.contact.model_dump(exclude_none=True) if body.contact is not None else None
     now = context.now()
     current = queries.rep_statuses(context.store, now, rep=rep_id).get(rep_id)
     # Only a change of status is an event: a PUT repeated by a retrying client adds nothing.
     status = body.status if body.status is not None and (current is None or current[0] != body.status) else None
-    queries.put_rep(context.store, rep_id, fields, status, now, principal.actor)
+    queries.put_rep(context.store, rep_id, fields, None, now, principal.actor, status_change=status)
+    if status is not None:
+        # The same fact a CRM would send, through the live path so the router hears it too.
+        event = Event(f"api:availability:{rep_id}:{now.isoformat()}:{uuid.uuid4().hex[:8]}",
+                      "rep.availability", now, "", {"rep": rep_id, "status": status})
+        context.live.ingest([event], now, principal.actor)
     return get_rep(rep_id, principal, context)
