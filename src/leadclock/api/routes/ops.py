@@ -4,7 +4,7 @@ notifications that failed for good (the outbox's dead letters)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -20,6 +20,7 @@ from leadclock.api.auth import Principal, authorize
 from leadclock.api.context import AppContext, current_principal, get_context, require
 from leadclock.api.serialize import instant
 from leadclock.notify import list_dead, next_due
+from leadclock.store import worker_store
 
 router = APIRouter(tags=["operations"])
 
@@ -36,11 +37,13 @@ def healthz(context: Annotated[AppContext, Depends(get_context)]) -> JSONRespons
             connection.execute(text("SELECT 1"))
         overdue = queries.oldest_overdue_clock(context.store, now)
         outbox_due = next_due(context.store)
+        late_wakeups, oldest_wakeup = worker_store.overdue(context.store, now, timedelta(seconds=1))
+        workers = worker_store.heartbeats(context.store)
     except SQLAlchemyError as exc:
         # Down means down: 503 takes this process out of a load balancer's rotation.
         return JSONResponse({"status": "unavailable", "database": {"ok": False, "error": exc.__class__.__name__},
                              "at": now.isoformat()}, status_code=503)
-    lag = _lag(now, overdue.due_at if overdue else None)
+    lag = max(_lag(now, overdue.due_at if overdue else None), _lag(now, oldest_wakeup))
     outbox_lag = _lag(now, outbox_due)
     # A slow worker is "degraded", still 200: the API itself works, and pulling it from rotation
     # would not make the worker catch up. Monitors alert on the status field and on the lag.
@@ -54,6 +57,12 @@ def healthz(context: Annotated[AppContext, Depends(get_context)]) -> JSONRespons
             "lead": overdue.lead, "stage": overdue.stage, "seq": overdue.seq, "due_at": instant(overdue.due_at),
         },
         "outbox_lag_seconds": outbox_lag,
+        "wakeups_overdue": late_wakeups,
+        "workers": [
+            {"worker": w["worker"], "last_tick": instant(w["at"]), "lag_seconds": w["lag_seconds"],
+             "fired": w["fired"]}
+            for w in workers
+        ],
     })
 
 
@@ -70,6 +79,8 @@ class _StoreCollector(Collector):
         numbers = queries.counts(context.store)
         overdue = queries.oldest_overdue_clock(context.store, now)
         outbox_due = next_due(context.store)
+        late_wakeups, oldest_wakeup = worker_store.overdue(context.store, now, timedelta(seconds=1))
+        workers = worker_store.heartbeats(context.store)
 
         yield CounterMetricFamily("leadclock_events_stored", "Events in the store (all sources).",
                                   value=numbers["events"])
@@ -109,8 +120,15 @@ class _StoreCollector(Collector):
         yield sent
         yield failed
         yield GaugeMetricFamily("leadclock_worker_lag_seconds",
-                                "Age of the oldest overdue clock nobody has fired (0 when none).",
-                                value=_lag(now, overdue.due_at if overdue else None))
+                                "Age of the oldest overdue clock or wake-up nobody has fired (0 when none).",
+                                value=max(_lag(now, overdue.due_at if overdue else None), _lag(now, oldest_wakeup)))
+        yield GaugeMetricFamily("leadclock_wakeups_overdue", "Wake-ups more than a second late.",
+                                value=late_wakeups)
+        ticks = GaugeMetricFamily("leadclock_worker_last_tick_timestamp_seconds",
+                                  "When each worker last fired something (Unix time).", labels=["worker"])
+        for beat in workers:
+            ticks.add_metric([beat["worker"]], beat["at"].timestamp())
+        yield ticks
         yield GaugeMetricFamily("leadclock_outbox_lag_seconds",
                                 "How long the next due notification has waited (0 when none).",
                                 value=_lag(now, outbox_due))
