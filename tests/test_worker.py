@@ -209,3 +209,25 @@ sources:
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+def test_scheduled_digest_goes_out_once_at_its_local_time(store: Store) -> None:
+    live = live_store(store)
+    worker = Worker(store, live=live)
+    worker.run_once(T0)  # the first round starts the report schedule from now
+    digest_at = datetime(2026, 7, 8, 9, 0, tzinfo=UTC)  # 18:00 JST the same day (rep_daily_digest)
+    from leadclock.store.worker_store import REPORTS
+
+    assert wakeups(store)[REPORTS] == digest_at
+    live.ingest([ev("lead.created", T0, "L-1", source="demo_request")], T0, "api")
+    worker.run_once(digest_at - timedelta(seconds=1))
+    assert not [r for r in outbox.list_rows(store) if r.dedupe_key.startswith("report|")]
+    worker.run_once(digest_at)
+    digests = [r for r in outbox.list_rows(store) if r.dedupe_key.startswith("report|")]
+    # sato had the lead until the no-contact escalation gave it to suzuki: both hear of their day.
+    assert sorted(r.dedupe_key for r in digests) == [
+        "report|rep_daily_digest|2026-07-08|sato|inapp", "report|rep_daily_digest|2026-07-08|suzuki|inapp"]
+    # The schedule moved on to the next business day; running again sends nothing new.
+    assert wakeups(store)[REPORTS] == digest_at + timedelta(days=1)
+    worker.run_once(digest_at + timedelta(minutes=1))
+    assert len([r for r in outbox.list_rows(store) if r.dedupe_key.startswith("report|")]) == 2

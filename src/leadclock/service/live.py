@@ -434,11 +434,9 @@ class Live:
         active = self.policies.active()
         if active is None or self.reports is None:
             return 0
-        from leadclock.store.worker_store import get_state
+        from leadclock.service.reports_job import since_of
 
-        checked = get_state(self.store, "reports")
-        since = datetime.fromisoformat(checked["through"]) if checked else now - timedelta(minutes=1)
-        return self.reports(self.store, active, since, now)
+        return self.reports(self.store, active, since_of(self.store, now), now)
 
 
 __all__ = ["Ingested", "Live", "PolicyBook", "Settled", "Tick"]

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 
 from leadclock.service.live import Live, Tick
+from leadclock.service.reports_job import ensure_schedule, run_reports
 from leadclock.store import Store
 from leadclock.store.models import ClockRow
 from leadclock.store.worker_models import Wakeup
@@ -86,6 +87,8 @@ class Worker:
         self.name = name
         self.clock = clock or (lambda: datetime.now(UTC))
         self.live = live or Live(store)
+        if self.live.reports is None:
+            self.live.reports = run_reports
         self.batch = batch
         self.max_sleep = max_sleep
         self.audit_every = timedelta(seconds=audit_every)
@@ -110,6 +113,7 @@ class Worker:
         if self._last_audit is None or moment - self._last_audit >= self.audit_every:
             self._last_audit = moment
             audit(self.store, moment)
+            ensure_schedule(self.store, self.live.policies.active(), moment)
         if total.claimed:
             beat(self.store, self.name, moment, total.lag_seconds, total.fired)
         return total
