@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, func, select, text, update
 
 from leadclock.notify._db import insert_ignoring, table
 from leadclock.store import Store, StoreError
@@ -180,12 +180,23 @@ def enqueue(
     if connection is not None:
         for start in range(0, len(values), ROW_BATCH):
             inserted += len(connection.execute(statement, values[start:start + ROW_BATCH]).all())
+        _wake_senders(store, connection, inserted)
         return inserted
     # The store's write transaction: BEGIN IMMEDIATE on SQLite, all-or-nothing on both.
     with store._write() as own:
         for start in range(0, len(values), ROW_BATCH):
             inserted += len(own.execute(statement, values[start:start + ROW_BATCH]).all())
+        _wake_senders(store, own, inserted)
     return inserted
+
+
+OUTBOX_CHANNEL = "leadclock_outbox"
+
+
+def _wake_senders(store: Store, connection: Connection, inserted: int) -> None:
+    """PostgreSQL: tell sleeping senders (LISTEN leadclock_outbox) at commit that rows arrived."""
+    if inserted and store.dialect == "postgresql":
+        connection.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
 
 
 def claim(

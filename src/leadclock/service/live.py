@@ -136,6 +136,7 @@ class Live:
         # Set after each ingest commits: an embedded worker (SQLite, one process) wakes at once
         # instead of sleeping until its next known deadline; PostgreSQL workers get a NOTIFY.
         self.wake = wake
+        self.outbox_wake: threading.Event | None = None  # the embedded sender's, likewise
         self.policies = PolicyBook(store)
         self.notify = notify
         self.window = window
@@ -167,6 +168,8 @@ class Live:
             settled = self._settle(touched, now, actor, fresh=fresh, availability=availability)
         if self.wake is not None and stored:
             self.wake.set()
+        if self.outbox_wake is not None and settled.messages:
+            self.outbox_wake.set()
         return Ingested(stored, duplicates, errors, settled)
 
     def tick(self, now: datetime, limit: int = 500, worker: str = "worker") -> Tick:
@@ -186,6 +189,8 @@ class Live:
                 report.reports = self._run_reports(now)
         report.fired = len(settled.effects)
         report.messages = settled.messages
+        if self.outbox_wake is not None and (report.messages or report.reports):
+            self.outbox_wake.set()
         report.decisions = len(settled.decisions)
         return report
 

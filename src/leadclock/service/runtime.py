@@ -17,8 +17,10 @@ from datetime import UTC, datetime
 
 from leadclock.notify.channels import build_channels
 from leadclock.notify.errors import NotifyError
+from leadclock.notify.outbox import OUTBOX_CHANNEL
 from leadclock.notify.sender import Sender
 from leadclock.service.live import Live, PolicyBook
+from leadclock.service.waiting import Waiter
 from leadclock.service.worker import Worker
 from leadclock.store import Store
 
@@ -30,68 +32,67 @@ def process_name(kind: str) -> str:
 
 
 class SenderLoop:
-    """Runs a `Sender` for the active policy's channels; rebuilds it when the policy changes."""
+    """Runs a `Sender` for the active policy's channels, rebuilt as soon as the active policy
+    changes (checked every round), and sleeps until the next row is due or a writer says rows
+    arrived (`Waiter` on `leadclock_outbox`)."""
 
     def __init__(self, store: Store, name: str, clock: Callable[[], datetime] | None = None,
-                 check_every: float = 10.0) -> None:
+                 wake: threading.Event | None = None, max_sleep: float = 5.0) -> None:
         self.store = store
         self.name = name
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.check_every = check_every
         self.policies = PolicyBook(store)
+        self.waiter = Waiter(store, OUTBOX_CHANNEL, wake)
+        self.max_sleep = max_sleep
+        self.version: str | None = "(none yet)"
+        self.sender: Sender | None = None
 
-    def _sender(self) -> tuple[str | None, Sender]:
+    def _current(self) -> Sender:
         policy = self.policies.active()
-        channels = {}
-        if policy is not None:
-            try:
-                channels = build_channels(policy, store=self.store, clock=self.clock)
-            except NotifyError as error:
-                # Messages for a broken channel wait (then dead-letter with this reason) rather
-                # than stopping every other channel.
-                log.error("sender: channel settings: %s", error)
         version = policy.version if policy is not None else None
-        return version, Sender(self.store, channels, self.name, self.clock, max_sleep=1.0)
+        if self.sender is None or version != self.version:
+            channels = {}
+            if policy is not None:
+                try:
+                    channels = build_channels(policy, store=self.store, clock=self.clock)
+                except NotifyError as error:
+                    # Messages for a broken channel wait (then dead-letter with this reason)
+                    # rather than stopping every other channel.
+                    log.error("sender: channel settings: %s", error)
+            self.version = version
+            self.sender = Sender(self.store, channels, self.name, self.clock, max_sleep=self.max_sleep)
+        return self.sender
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                version, sender = self._sender()
+                sender = self._current()
+                report = sender.run_once(self.clock())
+                if report.claimed >= sender.batch:
+                    continue
+                delay = sender.sleep_for(self.clock())
             except Exception:
-                log.exception("sender: cannot read the active policy")
-                stop.wait(1.0)
-                continue
-            inner = threading.Event()
-
-            def watch(current: str | None = version, done: threading.Event = inner) -> None:
-                while not stop.wait(self.check_every) and not done.is_set():
-                    try:
-                        active = self.policies.active()
-                    except Exception:
-                        continue
-                    if (active.version if active else None) != current:
-                        done.set()
-                        return
-                done.set()
-
-            watcher = threading.Thread(target=watch, name="sender-policy-watch", daemon=True)
-            watcher.start()
-            sender.run(inner)
-            inner.set()
-            watcher.join()
+                log.exception("sender %s: round failed", self.name)
+                self.waiter.close()
+                delay = 1.0
+            self.waiter.wait(delay, stop)
+        self.waiter.close()
 
 
 def run_background(store: Store, *, worker: bool = True, sender: bool = True,
                    wake: threading.Event | None = None, live: Live | None = None,
+                   outbox_wake: threading.Event | None = None,
                    ) -> tuple[threading.Event, list[threading.Thread]]:
     """Start the worker and the sender as threads; set the returned event to stop them."""
     stop = threading.Event()
     threads = []
+    outbox_wake = outbox_wake or threading.Event()
     if worker:
         loop = Worker(store, name=process_name("worker"), wake=wake, live=live)
+        loop.live.outbox_wake = outbox_wake  # the sender hears of the worker's messages at once
         threads.append(threading.Thread(target=loop.run, args=(stop,), name="leadclock-worker", daemon=True))
     if sender:
-        outbox = SenderLoop(store, process_name("sender"))
+        outbox = SenderLoop(store, process_name("sender"), wake=outbox_wake)
         threads.append(threading.Thread(target=outbox.run, args=(stop,), name="leadclock-sender", daemon=True))
     for thread in threads:
         thread.start()
@@ -110,9 +111,10 @@ def serve(url: str, host: str, port: int, *, api_only: bool = False) -> None:
     stop: threading.Event | None = None
     threads: list[threading.Thread] = []
     if not api_only:
-        wake = threading.Event()
+        wake, outbox_wake = threading.Event(), threading.Event()
         context.live.wake = wake
-        stop, threads = run_background(context.store, wake=wake)
+        context.live.outbox_wake = outbox_wake
+        stop, threads = run_background(context.store, wake=wake, outbox_wake=outbox_wake)
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:

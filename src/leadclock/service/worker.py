@@ -14,18 +14,17 @@ gets one at once, and the lag is reported in the heartbeat (/healthz, /metrics).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, or_, select
 
 from leadclock.service.live import Live, Tick
 from leadclock.service.reports_job import ensure_schedule, run_reports
+from leadclock.service.waiting import Waiter
 from leadclock.store import Store
 from leadclock.store.models import ClockRow
 from leadclock.store.worker_models import Wakeup
@@ -94,7 +93,7 @@ class Worker:
         self.audit_every = timedelta(seconds=audit_every)
         self.wake = wake or threading.Event()
         self._last_audit: datetime | None = None
-        self._listener: Any = None
+        self.waiter = Waiter(store, WAKE_CHANNEL, self.wake)
 
     def run_once(self, now: datetime | None = None) -> Tick:
         """One round: everything due by `now`, in batches, then the auditor if it is time."""
@@ -136,48 +135,14 @@ class Worker:
             except Exception:
                 # The database may be restarting: keep going, try again shortly.
                 log.exception("worker %s: round failed", self.name)
-                self._close_listener()
+                self.waiter.close()
                 delay = 1.0
             if delay > 0:
                 self._wait(delay, stop)
-        self._close_listener()
+        self.waiter.close()
 
     def _wait(self, seconds: float, stop: threading.Event) -> None:
-        """Sleep up to `seconds`, waking early on a NOTIFY (PostgreSQL), the in-process event,
-        or stop."""
-        if self.store.dialect == "postgresql" and not self.wake.is_set():
-            try:
-                listener = self._listen()
-                # Short slices so `stop` and the in-process event are seen within 0.2 s.
-                deadline = datetime.now(UTC) + timedelta(seconds=seconds)
-                while not stop.is_set() and not self.wake.is_set():
-                    left = (deadline - datetime.now(UTC)).total_seconds()
-                    if left <= 0:
-                        break
-                    if any(True for _ in listener.notifies(timeout=min(left, 0.2), stop_after=1)):
-                        break
-                self.wake.clear()
-                return
-            except Exception:
-                log.warning("worker %s: LISTEN failed; sleeping instead", self.name, exc_info=True)
-                self._close_listener()
-        if self.wake.wait(seconds):
-            self.wake.clear()
-
-    def _listen(self) -> Any:
-        if self._listener is None:
-            import psycopg
-
-            url = self.store.engine.url.set(drivername="postgresql")
-            self._listener = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
-            self._listener.execute(f"LISTEN {WAKE_CHANNEL}")
-        return self._listener
-
-    def _close_listener(self) -> None:
-        if self._listener is not None:
-            with contextlib.suppress(Exception):  # closing a broken connection: nothing to do
-                self._listener.close()
-            self._listener = None
+        self.waiter.wait(seconds, stop)
 
 
 def schedule_now(store: Store, leads: list[str], now: datetime) -> None:
