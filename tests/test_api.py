@@ -573,3 +573,22 @@ def test_rep_contact_and_locale_are_kept_and_checked(api: Api) -> None:
         assert refused.status_code == 422 and error_of(refused)["field"] == field, refused.text
     # A refused update changed nothing.
     assert next(r for r in api.store.reps() if r.id == "sato").contact == {"email": "sato@example.co.jp", "channels": ["inapp"]}
+
+
+def test_a_dead_notification_is_requeued_once(api: Api) -> None:
+    from leadclock.notify import outbox
+
+    outbox.enqueue(api.store, [outbox.OutboxMessage(
+        dedupe_key="k1", channel="nowhere", channel_type="", recipient="sato", locale="ja",
+        subject="s", body_text="t", body_html="h", payload={})])
+    row = outbox.list_rows(api.store)[0]
+    missing = api.post("/notifications/999/requeue")
+    assert missing.status_code == 404 and error_of(missing)["field"] == "row_id"
+    early = api.post(f"/notifications/{row.id}/requeue")
+    assert early.status_code == 409 and error_of(early)["field"] == "row_id"  # not dead yet
+    claimed = outbox.claim(api.store, "w", api.clock())
+    outbox.mark_dead(api.store, claimed[0], "no such channel", api.clock())
+    assert [r.id for r in outbox.list_dead(api.store)] == [row.id]
+    done = api.post(f"/notifications/{row.id}/requeue")
+    assert done.status_code == 200 and done.json() == {"id": row.id, "status": "pending"}
+    assert outbox.list_dead(api.store) == [] and outbox.get(api.store, row.id).status == "pending"  # type: ignore[union-attr]

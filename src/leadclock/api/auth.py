@@ -51,6 +51,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit:read": HUMAN,
     "inbox": HUMAN,
     "notifications:read": frozenset({"admin", "ops"}),
+    "notifications:write": frozenset({"admin", "ops"}),
     "metrics:read": frozenset({"admin", "ops"}),
     "tokens:admin": frozenset({"admin"}),
 }

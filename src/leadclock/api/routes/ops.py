@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -18,9 +18,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from leadclock.api import queries
 from leadclock.api.auth import Principal, authorize
 from leadclock.api.context import AppContext, current_principal, get_context, require
+from leadclock.api.errors import ApiError, not_found
 from leadclock.api.serialize import instant
-from leadclock.notify import list_dead, next_due
-from leadclock.store import worker_store
+from leadclock.notify import list_dead, next_due, requeue
+from leadclock.notify.outbox import get as get_row
+from leadclock.store import AuditEntry, worker_store
 
 router = APIRouter(tags=["operations"])
 
@@ -160,3 +162,20 @@ def dead_letters(
         "subject": r.subject, "attempts": r.attempts, "last_error": r.last_error,
         "created_at": instant(r.created_at),
     } for r in rows]}
+
+
+@router.post("/notifications/{row_id}/requeue",
+             summary="Send a dead notification again, e.g. after fixing a channel's settings")
+def requeue_notification(
+    row_id: Annotated[int, Path(ge=1, le=2**62)],
+    principal: Annotated[Principal, Depends(require("notifications:write"))],
+    context: Annotated[AppContext, Depends(get_context)],
+) -> dict[str, Any]:
+    if get_row(context.store, row_id) is None:
+        raise not_found("notification", str(row_id), field="row_id")
+    if not requeue(context.store, row_id, now=context.now()):
+        raise ApiError(409, "not_requeueable", "row_id: only dead notifications can be requeued",
+                       field="row_id")
+    context.store.add_audit([AuditEntry(context.now(), principal.actor, "notification.requeued",
+                                        reason=f"outbox row {row_id}", detail={"row": row_id})])
+    return {"id": row_id, "status": "pending"}
