@@ -354,6 +354,21 @@ def test_hubspot_webhook_verifies_v3_signatures_and_maps_contact_events(api: Api
     assert api.store.event_count() == 3
 
 
+def test_hubspot_owner_ids_map_to_reps_through_the_roster(api: Api) -> None:
+    # The same mapping the owner push-back uses: our own update echoing back is the same rep.
+    upload(api)
+    api.store.upsert_rep("sato", team="east", contact={"hubspot_owner_id": "7001"})
+    ms = int((T0 + timedelta(minutes=2)).timestamp() * 1000)
+    delivered = _hubspot(api, [
+        {"eventId": 201, "portalId": 42, "occurredAt": ms, "subscriptionType": "contact.creation",
+         "objectId": 556, "properties": {"hs_analytics_source": {"value": "demo_request"}}},
+        {"eventId": 202, "portalId": 42, "occurredAt": ms + 1000, "subscriptionType": "contact.propertyChange",
+         "objectId": 556, "propertyName": "hubspot_owner_id", "propertyValue": "7001"},
+    ])
+    assert delivered.status_code == 200, delivered.text
+    assert api.store.lead("hubspot-556").owner == "sato"  # type: ignore[union-attr]
+
+
 def test_generic_webhook_checks_its_hmac(api: Api) -> None:
     upload(api)
     body = json.dumps([created("g1", "L-g"), assigned("g2", "L-g", "sato")]).encode()

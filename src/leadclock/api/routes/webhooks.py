@@ -67,6 +67,13 @@ async def hubspot(request: Request, context: Annotated[AppContext, Depends(get_c
                    body, request.headers, context.now(), settings.hubspot_max_age_seconds)
     context.count("webhooks", "hubspot")
     items = _items(decode_json(body), context)
+    # Owner ids -> reps: the roster's `contact.hubspot_owner_id` (the same mapping the HubSpot
+    # push-back uses, so our own owner update echoing back is recognised as the same rep), then
+    # the LEADCLOCK_HUBSPOT_OWNER_MAP setting where it says otherwise.
+    owners = {str(r.contact["hubspot_owner_id"]): r.id for r in context.store.reps()
+              if r.contact and r.contact.get("hubspot_owner_id")}
+    owners.update(settings.hubspot_owner_map)
+    settings = settings.model_copy(update={"hubspot_owner_map": owners})
     mapped: list[tuple[int, Any]] = []
     skipped: list[ItemResult] = []
     for index, item in enumerate(items):
