@@ -232,6 +232,8 @@ class Chunk:
     first: int  # line number of the first line
     texts: list[str] | None = None  # the caller's own lines, when given as strings
     final_newline: bool = True  # whether the last line ended with a newline
+    # `data` followed by at least _PAD zero bytes (length a multiple of 8), when at hand
+    padded: np.ndarray | None = field(default=None, repr=False)
 
     def text(self, index: int, n_lines: int) -> str:
         """The line exactly as the reference's `read_events` sees it (newline included)."""
@@ -258,35 +260,68 @@ class Chunk:
 
 
 def _file_chunks(path: Path, chunk_bytes: int, count: bool = True) -> Iterator[Chunk]:
-    """Chunks of whole lines. `count=False`: the caller numbers them (sets `first`) as it goes."""
+    """Chunks of whole lines. `count=False`: the caller numbers them (sets `first`) as it goes.
+
+    The file is read into one reusable zero-padded buffer, which a chunk also carries as its
+    `padded` bytes (valid until the next chunk is read): no copy but the chunk's own bytes."""
     first = 1
-    rest = b""
+    buf = np.zeros(_round8(chunk_bytes + _PAD), dtype=np.uint8)
+    filled = 0
     with open(path, "rb") as handle:
         while True:
-            block = handle.read(chunk_bytes)
-            if not block:
+            if filled + chunk_bytes + _PAD > len(buf):  # a line longer than a chunk
+                grown = np.zeros(_round8(filled + chunk_bytes + _PAD), dtype=np.uint8)
+                grown[:filled] = buf[:filled]
+                buf = grown
+            got = handle.readinto(memoryview(buf)[filled:filled + chunk_bytes])
+            if not got:
                 break
-            data = rest + block if rest else block
-            cut = data.rfind(b"\n")
+            filled += got
+            cut = _last_newline(buf, filled)
             if cut < 0:
-                rest = data
                 continue
-            rest = data[cut + 1:]
-            body = data[:cut + 1]
-            del data
-            chunk = _normalised(body, first)
+            body = buf[:cut + 1].tobytes()
+            rest = buf[cut + 1:filled].copy()
+            buf[cut + 1:cut + 1 + _PAD] = 0
+            chunk = _normalised(body, first, buf)
+            del body
             if count:
                 first += _count_lines(chunk.data)
             yield chunk
-    if rest:
-        yield _normalised(rest, first)
+            del chunk
+            buf[:len(rest)] = rest
+            filled = len(rest)
+    if filled:
+        yield _normalised(buf[:filled].tobytes(), first)
 
 
-def _normalised(data: bytes, first: int) -> Chunk:
+_PAD = 64  # zero bytes after a chunk's data: word reads past a line's end stay in bounds
+
+
+def _round8(size: int) -> int:
+    return (size + 7) // 8 * 8
+
+
+def _last_newline(buf: np.ndarray, filled: int) -> int:
+    """Offset of the last b"\n" in buf[:filled] (-1: none)."""
+    window = 1 << 16
+    end = filled
+    while end > 0:
+        begin = max(0, end - window)
+        hits = np.flatnonzero(buf[begin:end] == 10)
+        if len(hits):
+            return begin + int(hits[-1])
+        end = begin
+        window *= 4
+    return -1
+
+
+def _normalised(data: bytes, first: int, padded: np.ndarray | None = None) -> Chunk:
     # The reference reads in text mode: "\r\n" and a lone "\r" end a line like "\n" does.
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return Chunk(data, first, None, data.endswith(b"\n"))
+        padded = None
+    return Chunk(data, first, None, data.endswith(b"\n"), padded)
 
 
 def _count_lines(data: bytes) -> int:
@@ -474,7 +509,7 @@ def _parse_chunk(chunk: Chunk, ctx: _Context
     out = _empty(n)
     ok = np.zeros(n, dtype=bool)
     if not slow.all():
-        _fast_rows(lines, data, starts, lens, slow, out, ok, ctx)
+        _fast_rows(lines, chunk, starts, lens, slow, out, ok, ctx)
     # Empty lines are skipped by the reference; whitespace-only ones take the exact path
     # (str.strip() there strips Unicode spaces too).
     slow_idx = np.flatnonzero(~ok & ((lens > 0) | slow))
@@ -501,13 +536,16 @@ def _parse_chunk(chunk: Chunk, ctx: _Context
 # ---------------------------------------------------------------------------------- fast rows
 
 
-def _u64_view(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Bytes and little-endian uint64 words at every byte offset of `data` (zero-padded)."""
-    padded = np.zeros(len(data) + 64, dtype=np.uint8)
-    padded[:len(data)] = np.frombuffer(data, dtype=np.uint8)
+def _u64_view(data: bytes, padded: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bytes, little-endian uint64 words at every byte offset of `data` (zero-padded), and the
+    aligned words (word i is bytes 8i..8i+7)."""
+    if padded is None or len(padded) < len(data) + _PAD or len(padded) % 8:
+        padded = np.zeros(_round8(len(data) + _PAD), dtype=np.uint8)
+        padded[:len(data)] = np.frombuffer(data, dtype=np.uint8)
     words = np.ndarray(shape=(len(data) + 57,), dtype="<u8", buffer=padded, offset=0,
                        strides=(1,))
-    return padded, words
+    return padded, words, padded.view("<u8")
 
 
 _FF = np.uint64(0xFF)
@@ -594,21 +632,101 @@ def _slice(sub: pl.Series, start: np.ndarray, end: np.ndarray) -> pl.Series:
         pl.String)
 
 
-def _until_quote(sub: pl.Series, start: np.ndarray) -> np.ndarray:
-    """The offset of the first quote at or after `start` in each line."""
-    frame = pl.DataFrame({"b": sub.cast(pl.Binary), "s": start})
-    rest = frame.select(pl.col("b").bin.slice(pl.col("s")).cast(pl.String)).to_series()
-    return start + rest.str.find('"', literal=True).cast(pl.Int64).to_numpy()
+def _slice_some(sub: pl.Series, has: np.ndarray, start: np.ndarray, end: np.ndarray
+                ) -> pl.Series:
+    """_slice where `has`, null elsewhere (no gather of the lines)."""
+    if has.all():
+        return _slice(sub, start, end)
+    values = _slice(sub, np.where(has, start, 0), np.where(has, end, 0))
+    return pl.select(pl.when(pl.lit(pl.Series(has))).then(pl.lit(values))).to_series()
 
 
-def _fast_rows(lines: pl.Series, data: bytes, starts: np.ndarray, lens: np.ndarray,
+def _slice_only(sub: pl.Series, has: np.ndarray, start: np.ndarray, end: np.ndarray
+                ) -> pl.Series:
+    """_slice of the lines where `has` (sliced first, then filtered: short values)."""
+    if has.all():
+        return _slice(sub, start, end)
+    return _slice(sub, np.where(has, start, 0), np.where(has, end, 0)).filter(pl.Series(has))
+
+
+# Scanning the zero-padded chunk 8 bytes at a time (bit tricks on uint64 words): a validated
+# line holds no escape, so the first quote at or after a string value's start is its end.
+_LO = np.uint64(0x0101010101010101)
+_HI = np.uint64(0x8080808080808080)
+_ONE = np.uint64(1)
+_SEVEN = np.uint64(7)
+_TOP = np.uint64(56)
+_BYTE_INDEX = np.uint64(0x0001020304050607)  # (1 << 8k) * this has k in its top byte
+_QUOTE = np.uint64(0x2222222222222222)
+_COMMA = np.uint64(0x2C2C2C2C2C2C2C2C)
+_BRACE = np.uint64(0x7D7D7D7D7D7D7D7D)
+
+
+def _zero_bytes(x: np.ndarray) -> np.ndarray:
+    """High bit set in (at least) the lowest zero byte of each word; exact for the lowest."""
+    return (x - _LO) & ~x & _HI
+
+
+_LOW_BYTES = np.array([(1 << (8 * r)) - 1 for r in range(8)], dtype=np.uint64)
+
+
+def _scan(aligned: np.ndarray, pos: np.ndarray, targets: tuple[np.ndarray, ...],
+          end: np.ndarray | None = None) -> np.ndarray:
+    """Absolute offset of the first byte at or after `pos` equal to one of `targets` (each a
+    byte repeated 8 times), reading aligned words; with `end`, -1 where there is none before
+    `end`."""
+    out = np.full(len(pos), -1, dtype=np.int64)
+    todo = np.arange(len(pos))
+    pos = pos.astype(np.int64)
+    limit = None if end is None else end.astype(np.int64)
+    if limit is not None:
+        live = pos < limit
+        todo, pos, limit = todo[live], pos[live], limit[live]
+    q = pos >> 3
+    low: np.ndarray | None = _LOW_BYTES[pos & 7]  # bytes before `pos` in its word never match
+    while len(todo):
+        w = aligned[q]
+        t = None
+        for target in targets:
+            x = w ^ target
+            if low is not None:
+                x |= low
+            hit_bytes = _zero_bytes(x)
+            t = hit_bytes if t is None else t | hit_bytes
+        assert t is not None
+        hit = t != 0
+        lsb = t & (~t + _ONE)
+        at = q * 8 + (((lsb >> _SEVEN) * _BYTE_INDEX) >> _TOP).astype(np.int64)
+        if limit is not None:
+            inside = hit & (at < limit)
+            out[todo[inside]] = at[inside]
+            again = ~hit & ((q + 1) * 8 < limit)
+            limit = limit[again]
+        else:
+            out[todo[hit]] = at[hit]
+            again = ~hit
+        todo, q = todo[again], q[again] + 1
+        low = None
+    return out
+
+
+def _quote(aligned: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    return _scan(aligned, pos, (_QUOTE,))
+
+
+def _fast_rows(lines: pl.Series, chunk: Chunk, starts: np.ndarray, lens: np.ndarray,
                slow: np.ndarray, out: dict[str, np.ndarray], ok: np.ndarray, ctx: _Context
                ) -> None:
     """Fill `out` for the canonical lines and mark them in `ok`."""
     vocab = ctx.vocab
-    padded, words = _u64_view(data)
-    p = _find(lines, '","type":"')
-    cand = (p >= 7) & ~slow & (lens >= p + 40)
+    padded, words, aligned = _u64_view(chunk.data, chunk.padded)
+    # The id's closing quote: on a canonical line `","type":"` starts there.
+    live = ~slow & (lens >= 48)
+    p = np.full(len(lines), -1, dtype=np.int64)
+    where = np.flatnonzero(live)
+    p[where] = _scan(aligned, starts[where] + 7, (_QUOTE,), starts[where] + lens[where]) \
+        - starts[where]
+    cand = live & (p >= 8) & (lens >= p + 40)
     at_key = np.where(cand, starts + p + _TYPE_AT, 0)
     key = words[at_key]
     found = np.minimum(np.searchsorted(_TYPE_WORDS[_TYPE_SORT], key), len(TYPES) - 1)
@@ -629,8 +747,8 @@ def _fast_rows(lines: pl.Series, data: bytes, starts: np.ndarray, lens: np.ndarr
         rel_at = p[rows] + 10 + len(kind) + 8  # `","type":"` + type + `","at":"`
         at, real = _timestamps(words, padded, starts[rows] + rel_at)
         real &= (at >= 0) & (at < _UTC_END_US)  # parse_event's 1970-2200 (UTC) bound: exact path
-        fine = _extract(kind, sub, rows, starts[rows], lens[rows], rel_at + 35, words, padded,
-                        out, lead_end, ctx)
+        fine = _extract(kind, sub, rows, starts[rows], lens[rows], rel_at + 35,
+                        (words, padded, aligned), out, lead_end, ctx)
         real &= fine
         out["at"][rows] = at
         out["type"][rows] = code
@@ -654,128 +772,174 @@ def _fast_rows(lines: pl.Series, data: bytes, starts: np.ndarray, lens: np.ndarr
             vocab.leads, _slice(sub, lead_start[with_lead], lead_end[with_lead]))
 
 
-# The key after the lead (its value ends one byte before it); None: find the closing quote.
-_AFTER_LEAD = {
-    "lead.created": '","source":"', "engagement": '","action":"', "lead.assigned": '","rep":"',
-    "activity": '","rep":"', "lead.status": '","status":"', "handoff.requested": '","from":"',
-    "handoff.accepted": '","rep":"', "handoff.rejected": '","rep":"',
-    "opportunity.created": '","amount":', "deal.closed": '","won":', "lead.updated": None,
-    "rep.availability": None,
-}
+_CHANNEL_LEN = np.array([len(v) for v in CHANNEL_NAMES], dtype=np.int64)
+_STATUS_LEN = np.array([len(v) for v in EVENT_STATUSES], dtype=np.int64)
+
+
+def _word_is(words: np.ndarray, pos: np.ndarray, text: str) -> np.ndarray:
+    """Whether the (up to 8) bytes of `text` sit at `pos`."""
+    size = len(text.encode())
+    assert size <= 8
+    mask = np.uint64((1 << (8 * size)) - 1)
+    return (words[pos] & mask) == np.uint64(_word(text))
 
 
 def _extract(kind: str, sub: pl.Series, rows: np.ndarray, starts: np.ndarray, lens: np.ndarray,
-             lead_at: np.ndarray, words: np.ndarray, padded: np.ndarray,
+             lead_at: np.ndarray, views: tuple[np.ndarray, np.ndarray, np.ndarray],
              out: dict[str, np.ndarray], lead_end: np.ndarray, ctx: _Context) -> np.ndarray:
     """Type-specific values of validated lines `rows` (`sub`); False where the exact path must
-    decide after all."""
+    decide after all. Offsets: `starts` absolute, everything else relative to the line."""
     vocab, required = ctx.vocab, ctx.required
+    words, padded, aligned = views
     fine = np.ones(len(rows), dtype=bool)
     if kind == "rep.availability":
         return fine
-    after = _AFTER_LEAD[kind]
-    end = _until_quote(sub, lead_at) if after is None else _find(sub, after)
+    end_abs = _quote(aligned, starts + lead_at)  # the lead's closing quote
+    end = end_abs - starts
     lead_end[rows] = end
     close = lens - 2  # the last value of a line ends just before `"}`
     if kind == "lead.created":
-        src = end + 12
-        out["a"][rows] = vocab.codes(vocab.sources, _slice(sub, src, _until_quote(sub, src)))
-        at = _find(sub, ',"tier":"')
-        if (at >= 0).any():
-            has = np.flatnonzero(at >= 0)
-            part = sub.gather(has)
-            begin = at[has] + 9
-            out["b"][rows[has]] = vocab.codes(vocab.tiers,
-                                              _slice(part, begin, _until_quote(part, begin)))
-        at = _find(sub, ',"score":')
-        if (at >= 0).any():
-            has = np.flatnonzero(at >= 0)
-            part = sub.gather(has)
-            frame = pl.DataFrame({"b": part.cast(pl.Binary), "s": at[has] + 9})
-            rest = frame.select(pl.col("b").bin.slice(pl.col("s")).cast(pl.String)).to_series()
-            score = rest.str.extract(r"^(-?[0-9]+(?:\.[0-9]+)?)").cast(pl.Float64)
-            out["score"][rows[has]] = score.to_numpy()
-        _created_members(sub, rows, ctx)
+        src = end + 12  # `","source":"`
+        src_end = _quote(aligned, starts + src)
+        out["a"][rows] = vocab.codes(vocab.sources, _slice(sub, src, src_end - starts))
+        members = _created_walk(views, src_end + 1)
+        has, begin, stop = members["tier"]
+        if has.any():
+            out["b"][rows[has]] = vocab.codes(
+                vocab.tiers, _slice_only(sub, has, begin - starts, stop - starts))
+        has, begin, stop = members["score"]
+        if has.any():
+            score = _slice_only(sub, has, begin - starts, stop - starts)
+            out["score"][rows[has]] = score.cast(pl.Float64).to_numpy()
+        _created_members(sub, rows, starts, members, ctx)
     elif kind in ("lead.assigned", "handoff.accepted", "handoff.rejected", "activity"):
-        rep = end + 9
-        if kind == "lead.assigned":
-            by = _find(sub, '","by":"')
-            rep_end = np.where(by >= 0, by, close)
-        elif kind == "handoff.accepted":
-            rep_end = close
-        elif kind == "handoff.rejected":
-            rep_end = _find(sub, '","reason":"')
+        rep = end + 9  # `","rep":"`
+        rep_end = close if kind == "handoff.accepted" else _quote(aligned, starts + rep) - starts
+        if kind == "handoff.rejected":
             out["b"][rows] = vocab.codes(vocab.reasons, _slice(sub, rep_end + 12, close))
-        else:
-            rep_end = _find(sub, '","channel":"')
-            out["c"][rows] = _enum_codes(words, starts + rep_end + 13, "channel")
-            outcome = _find(sub, '","outcome":"')
-            out["d"][rows] = _enum_codes(words, starts + outcome + 13, "outcome")
+        elif kind == "activity":
+            channel = starts + rep_end + 13  # `","channel":"`
+            out["c"][rows] = ch = _enum_codes(words, channel, "channel")
+            out["d"][rows] = _enum_codes(words, channel + _CHANNEL_LEN[ch] + 13, "outcome")
         out["a"][rows] = vocab.codes(vocab.names, _slice(sub, rep, rep_end))
     elif kind == "opportunity.created":
-        at = _find(sub, ',"rep":"')
-        if (at >= 0).any():
-            has = np.flatnonzero(at >= 0)
-            out["a"][rows[has]] = vocab.codes(vocab.names,
-                                              _slice(sub.gather(has), at[has] + 8, close[has]))
+        amount_end = _scan(aligned, end_abs + 11, (_COMMA, _BRACE))  # `","amount":`
+        has = padded[amount_end] == 44  # `,"rep":"` follows
+        if has.any():
+            out["a"][rows[has]] = vocab.codes(vocab.names, _slice_only(
+                sub, has, amount_end - starts + 8, close))
     elif kind == "lead.status":
-        out["c"][rows] = _enum_codes(words, starts + end + 12, "status")
-        at = _find(sub, '","reason":"')
-        if (at >= 0).any():
-            has = np.flatnonzero(at >= 0)
-            part = sub.gather(has)
-            begin = at[has] + 12
-            out["b"][rows[has]] = vocab.codes(vocab.reasons,
-                                              _slice(part, begin, _until_quote(part, begin)))
-        at = _find(sub, '","revisit":"')
-        if (at >= 0).any():
-            has = np.flatnonzero(at >= 0)
-            fine[has] = _dates_valid(words, starts[has] + at[has] + 13)
+        out["c"][rows] = st = _enum_codes(words, end_abs + 12, "status")  # `","status":"`
+        q = end_abs + 12 + _STATUS_LEN[st]  # the status' closing quote
+        has = _word_is(words, q, '","reaso')
+        if has.any():
+            begin = q + 12  # `","reason":"`
+            stop = q.copy()
+            stop[has] = _quote(aligned, begin[has])
+            out["b"][rows[has]] = vocab.codes(vocab.reasons, _slice_only(
+                sub, has, begin - starts, stop - starts))
+            q = np.where(has, stop, q)
+        has = _word_is(words, q, '","revis')
+        if has.any():
+            fine[has] = _dates_valid(words, q[has] + 13)  # `","revisit":"`
     elif kind == "handoff.requested":
-        frm = end + 10
-        fields_at = _find(sub, '","fields":{')
-        # `to` precedes `fields` in the only accepted order: a `"to"` key inside the fields
-        # object (found when the member is absent) lies after it and is ignored.
-        to_at = _find(sub, '","to":"')
-        has_fields = fields_at >= 0
-        has_to = (to_at >= 0) & (~has_fields | (to_at < fields_at))
-        frm_end = np.where(has_to, to_at, np.where(has_fields, fields_at, close))
-        out["a"][rows] = vocab.codes(vocab.names, _slice(sub, frm, frm_end))
+        frm = end + 10  # `","from":"`
+        frm_end = _quote(aligned, starts + frm)
+        has_to = _word_is(words, frm_end, '","to":"')
+        q = frm_end.copy()
         if has_to.any():
-            has = np.flatnonzero(has_to)
-            to_end = np.where(has_fields, fields_at, close)[has]
-            out["b"][rows[has]] = vocab.codes(vocab.names,
-                                              _slice(sub.gather(has), to_at[has] + 8, to_end))
+            q[has_to] = _quote(aligned, frm_end[has_to] + 8)
+        has_fields = _word_is(words, q, '","field')
+        fields_at = np.where(has_fields, q - starts, -1)
+        out["a"][rows] = vocab.codes(vocab.names, _slice(sub, frm, frm_end - starts))
+        if has_to.any():
+            out["b"][rows[has_to]] = vocab.codes(vocab.names, _slice_only(
+                sub, has_to, frm_end - starts + 8, q - starts))
         complete, exact = _complete(sub, has_fields, fields_at, lens, required)
         out["c"][rows] = complete
         fine &= exact
     elif kind == "deal.closed":
-        out["c"][rows] = sub.str.contains(',"won":true', literal=True).to_numpy()
+        out["c"][rows] = padded[end_abs + 8] == 116  # `","won":` then "t"rue
     return fine
 
 
-def _created_members(sub: pl.Series, rows: np.ndarray, ctx: _Context) -> None:
+# lead.created members after `source` (the patterns allow no other), told apart by their first
+# four bytes.
+_MEMBER_KEYS = tuple(k for k in CREATED_MEMBERS if k != "source")
+_MEMBER_PREFIX = np.array([_word(k[:4]) for k in _MEMBER_KEYS], dtype=np.uint64)
+assert len(set(_MEMBER_PREFIX.tolist())) == len(_MEMBER_KEYS)
+assert all(len(k) >= 4 for k in _MEMBER_KEYS)
+_MEMBER_SORT = np.argsort(_MEMBER_PREFIX)
+_MEMBER_SORTED = _MEMBER_PREFIX[_MEMBER_SORT]
+_MEMBER_LEN = np.array([len(k) for k in _MEMBER_KEYS], dtype=np.int64)
+_MEMBER_STR = np.array([CREATED_MEMBERS[k] == "string" for k in _MEMBER_KEYS])
+_LOW4 = np.uint64(0xFFFFFFFF)
+
+
+def _created_walk(views: tuple[np.ndarray, np.ndarray, np.ndarray], nxt: np.ndarray
+                  ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The members of validated lead.created lines after `source` (`nxt`: the absolute offset
+    just after its closing quote): per key, whether each line has it and the absolute [begin,
+    end) of its value (a string's content, a number's literal)."""
+    words, padded, aligned = views
+    n = len(nxt)
+    idx = np.arange(n)
+    cur = nxt.astype(np.int64)
+    got_idx, got_key, got_begin, got_end = [], [], [], []
+    while len(idx):
+        more = padded[cur] == 44  # `,` (else the closing brace)
+        idx, cur = idx[more], cur[more]
+        if not len(idx):
+            break
+        prefix = words[cur + 2] & _LOW4
+        key = _MEMBER_SORT[np.minimum(np.searchsorted(_MEMBER_SORTED, prefix),
+                                      len(_MEMBER_KEYS) - 1)]
+        value = cur + _MEMBER_LEN[key] + 4  # `,"` key `":`
+        is_str = _MEMBER_STR[key]
+        begin = value + is_str
+        stop = np.empty(len(idx), dtype=np.int64)
+        if is_str.all():
+            stop = _quote(aligned, begin)
+        else:
+            stop[is_str] = _quote(aligned, begin[is_str])
+            stop[~is_str] = _scan(aligned, begin[~is_str], (_COMMA, _BRACE))
+        got_idx.append(idx)
+        got_key.append(key)
+        got_begin.append(begin)
+        got_end.append(stop)
+        cur = stop + is_str
+    out = {}
+    all_idx = np.concatenate(got_idx) if got_idx else np.zeros(0, dtype=np.int64)
+    all_key = np.concatenate(got_key) if got_key else np.zeros(0, dtype=np.int64)
+    all_begin = np.concatenate(got_begin) if got_begin else np.zeros(0, dtype=np.int64)
+    all_end = np.concatenate(got_end) if got_end else np.zeros(0, dtype=np.int64)
+    for code, name in enumerate(_MEMBER_KEYS):
+        sel = np.flatnonzero(all_key == code)
+        has = np.zeros(n, dtype=bool)
+        begin = np.zeros(n, dtype=np.int64)
+        end = np.zeros(n, dtype=np.int64)
+        where = all_idx[sel]
+        has[where] = True
+        begin[where] = all_begin[sel]
+        end[where] = all_end[sel]
+        out[name] = (has, begin, end)
+    return out
+
+
+def _created_members(sub: pl.Series, rows: np.ndarray, starts: np.ndarray,
+                     members: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+                     ctx: _Context) -> None:
     """The raw JSON text of each kept lead.created member (a string's content, a number's
     literal), as codes of vocab.attr(member)."""
     ctx.created_rows.append(rows)
     for key in ctx.keys:
         codes = np.full(len(rows), -1, dtype=np.int64)
-        at = _find(sub, f',"{key}":')
-        if (at >= 0).any():
-            has = np.flatnonzero(at >= 0)
-            part = sub.gather(has)
-            begin = at[has] + len(key) + 4
-            if CREATED_MEMBERS[key] == "string":
-                begin = begin + 1
-                end = _until_quote(part, begin)
-            else:  # a number runs to the next member or the closing brace
-                frame = pl.DataFrame({"b": part.cast(pl.Binary), "s": begin})
-                rest = frame.select(pl.col("b").bin.slice(pl.col("s")).cast(pl.String)).to_series()
-                end = begin + rest.str.find(r"[,}]").cast(pl.Int64).to_numpy()
-            values = _slice(part, begin, end)
+        has, begin, end = members[key]
+        if has.any():
+            values = _slice_some(sub, has, begin - starts, end - starts)
             if key == "email":  # only the text after the last "@" matters (Tiering.key)
                 values = values.str.split("@").list.last()
-            codes[has] = ctx.vocab.codes(ctx.vocab.attr(key), values)
+            codes = ctx.vocab.codes(ctx.vocab.attr(key), values)
         ctx.created_codes.setdefault(key, []).append(codes)
 
 
