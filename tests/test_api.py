@@ -607,3 +607,24 @@ def test_a_dead_notification_is_requeued_once(api: Api) -> None:
     done = api.post(f"/notifications/{row.id}/requeue")
     assert done.status_code == 200 and done.json() == {"id": row.id, "status": "pending"}
     assert outbox.list_dead(api.store) == [] and outbox.get(api.store, row.id).status == "pending"  # type: ignore[union-attr]
+
+
+def test_a_reassignment_request_is_carried_out_and_notified(api: Api) -> None:
+    # base preset: `reassign_requested` → the manager is told and takes the lead (manager_queue).
+    upload(api)
+    assert api.client.put("/reps/yamada", json={"team": "east", "manager": "kato"}, headers=api.headers).status_code == 200
+    # Assigned 4.5 minutes before "now": no escalation of its own has fired yet.
+    api.post("/events:batch", [created("e1", "L-1", 25), assigned("e2", "L-1", "yamada", 25.5)])
+    requested = api.post("/leads/L-1/reassign-request", {"reason": "out sick"})
+    assert requested.status_code == 201, requested.text
+    assert requested.json()["owner"] == "kato"
+    assert api.store.lead("L-1").owner == "kato"  # type: ignore[union-attr]
+    moved = [e for e in api.store.events("L-1") if e.type == "lead.assigned"]
+    assert [e.data["rep"] for e in moved] == ["yamada", "kato"] and moved[1].data["by"] == "escalation:manual"
+    # The manager hears of it in the in-app inbox (the preset's channel), once.
+    from leadclock.notify import outbox
+
+    told = [r for r in outbox.list_rows(api.store) if r.recipient == "kato" and "escalation" in r.dedupe_key]
+    assert len(told) == 1
+    again = api.post("/leads/L-1/reassign-request", {"reason": "again"})
+    assert again.status_code == 403 or again.json()["owner"] == "kato"

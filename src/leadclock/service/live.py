@@ -172,6 +172,19 @@ class Live:
             self.outbox_wake.set()
         return Ingested(stored, duplicates, errors, settled)
 
+    def act(self, lead: str, effects: Sequence[Effect], entries: Sequence[AuditEntry], now: datetime,
+            actor: str, action: str | None = None) -> Settled:
+        """A person's action on a lead (manual escalation, reassignment request): its effects and
+        audit entries stored, notified and — for `action` "reassign" (the router's choice) or
+        "manager_queue" (to the owner's manager) — carried out, in one transaction."""
+        with self.store.transaction():
+            lock_leads(self.store, {lead}, wait=True)
+            self.store.add_audit(entries)
+            settled = self._settle({lead}, now, actor, extra=effects, direct={lead: action} if action else None)
+        if self.outbox_wake is not None and settled.messages:
+            self.outbox_wake.set()
+        return settled
+
     def tick(self, now: datetime, limit: int = 500, worker: str = "worker") -> Tick:
         """Fire everything due by `now` (at most `limit` wake-ups) in one transaction."""
         store = self.store
@@ -197,7 +210,8 @@ class Live:
     # ------------------------------------------------------------------ the one write path
 
     def _settle(self, leads: set[str], now: datetime, actor: str, *, fresh: set[str] = frozenset(),  # type: ignore[assignment]
-                availability: Sequence[Event] = (), flush_queue: bool = False) -> Settled:
+                availability: Sequence[Event] = (), flush_queue: bool = False,
+                extra: Sequence[Effect] = (), direct: dict[str, str] | None = None) -> Settled:
         store = self.store
         settled = Settled()
         active = self.policies.active()
@@ -225,7 +239,7 @@ class Live:
         known = {r.id for r in roster if r.known} or None
         old_clocks = {c.key: c for c in store.clocks(leads=leads)} if leads else {}
         states: dict[str, LeadState] = {}
-        effects: list[Effect] = []
+        effects: list[Effect] = list(extra)
         policy_of: dict[str, Policy] = {}
         retry: set[str] = set()
         pending_leads = set(leads)
@@ -256,7 +270,8 @@ class Live:
             pending_leads = set()
             new_assignments: list[Event] = []
             for lead_id, state in sorted(replayed[0].items()):
-                decision = self._decide(state, now, active, routing, fresh, router_state, replayed[2].get(lead_id))
+                decision = self._decide(state, now, active, routing, fresh, router_state, replayed[2].get(lead_id),
+                                        (direct or {}).get(lead_id))
                 if decision == "busy":
                     retry.add(lead_id)
                     continue
@@ -267,6 +282,7 @@ class Live:
                     new_assignments.append(self._assignment_event(decision, now))
                     pending_leads.add(lead_id)
             fresh = frozenset()  # type: ignore[assignment]
+            direct = None
             if new_assignments:
                 store.append_events(new_assignments)
 
@@ -339,8 +355,11 @@ class Live:
 
     def _decide(self, state: LeadState, now: datetime, active: Policy | None, routing: bool,
                 fresh: set[str], router_state: Callable[[], RouterState | None],
-                last_assigned: datetime | None) -> Decision | str | None:
-        """The router's part for one replayed lead: route it, reassign it, or nothing."""
+                last_assigned: datetime | None, direct: str | None = None) -> Decision | str | None:
+        """The router's part for one replayed lead: route it, reassign it, or nothing.
+
+        `direct` is a person's request carried out now ("reassign" or "manager_queue"); the
+        others are escalation steps that fired and that no assignment has followed yet."""
         if active is None or state.status in CLOSED or state.created_at is None:
             return None
         at = max(now, state.created_at)
@@ -349,17 +368,18 @@ class Live:
             if router is None:
                 return "busy"
             return route(router, _lead_view(state), at, active)
-        for timer in pending_actions(state, last_assigned):
-            if timer.action == "manager_queue":
+        actions = [(t.action, t.rule, t.step) for t in pending_actions(state, last_assigned)]
+        if direct is not None and state.owner is not None:
+            actions.append((direct, "manual", 0))
+        for action, rule, step in actions[-1:]:
+            if action == "manager_queue" or not routing:
                 manager = self._manager_of(state.owner, active)
                 if manager is None or manager == state.owner:
                     return None
-                return Decision(state.lead, at, manager, None, timer.rule, "manager", [],
-                                f"escalation {timer.rule} step {timer.step + 1}: to the owner's manager",
+                return Decision(state.lead, at, manager, None, rule, "manager", [],
+                                f"escalation {rule} step {step + 1}: to the owner's manager",
                                 kind="reassign", previous_owner=state.owner, policy_version=active.version,
-                                ja={"tie_break": f"エスカレーション {timer.rule} 第{timer.step + 1}段階: 担当者の上長へ"})
-            if not routing:
-                return None
+                                ja={"tie_break": f"エスカレーション {rule} 第{step + 1}段階: 担当者の上長へ"})
             router = router_state()
             if router is None:
                 return "busy"

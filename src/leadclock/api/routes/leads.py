@@ -91,7 +91,8 @@ def escalate(
                     recipients=tuple(dict.fromkeys(body.notify)), owner=record.owner, detail=detail)
     entry = AuditEntry(now, principal.actor, "lead.escalated", lead=record.id, reason=body.reason,
                        detail={"notify": list(effect.recipients), "step": effect.step, "value": body.value})
-    queries.record_manual(context.store, [effect], [entry], now)
+    # Stored, notified (the live path plans the messages) and audited in one transaction.
+    context.live.act(record.id, [effect], [entry], now, principal.actor)
     return JSONResponse({"effects": [serialize.effect(effect)], "audit": serialize.audit_entry(entry)},
                         status_code=201)
 
@@ -115,16 +116,25 @@ def reassign_request(
     now = context.now()
     step = _next_step(context, record.id)
     common = {"owner": record.owner, "reason": body.reason, "by": principal.actor}
-    # As the engine does for a reassign step: the request itself (silent) and an escalation that
-    # tells the manager, so someone acts on it.
+    # The policy's `reassign_requested` rule says who hears of it and what happens (base preset:
+    # the manager, who takes the lead: manager_queue); without one, the manager is told and the
+    # router picks the next rep.
+    policy = context.live.policies.active()
+    rule = next((r for r in (policy.escalations.values() if policy else ())
+                 if r.trigger.kind == "reassign_requested"), None)
+    first = rule.steps[0] if rule is not None else None
+    action = first.action if first is not None and first.action != "notify" else "reassign"
+    notify = tuple(first.notify) if first is not None and first.notify else ("manager",)
     effects = [
         Effect("reassignment_requested", now, record.id, rule=MANUAL, step=step, owner=record.owner,
                detail={**common, "exclude": list(dict.fromkeys(record.owners))}),
-        Effect("escalation", now, record.id, rule=MANUAL, step=step, recipients=("manager",),
-               owner=record.owner, detail={**common, "action": "reassign"}),
+        Effect("escalation", now, record.id, rule=MANUAL, step=step, recipients=notify,
+               owner=record.owner, detail={**common, "action": action}),
     ]
     entry = AuditEntry(now, principal.actor, "lead.reassignment_requested", lead=record.id, reason=body.reason,
-                       detail={"owner": record.owner, "step": step})
-    queries.record_manual(context.store, effects, [entry], now)
-    return JSONResponse({"effects": [serialize.effect(e) for e in effects], "audit": serialize.audit_entry(entry)},
+                       detail={"owner": record.owner, "step": step, "action": action})
+    settled = context.live.act(record.id, effects, [entry], now, principal.actor, action=action)
+    moved = settled.leads.get(record.id)
+    return JSONResponse({"effects": [serialize.effect(e) for e in effects], "audit": serialize.audit_entry(entry),
+                         "owner": moved.owner if moved is not None else record.owner},
                         status_code=201)
