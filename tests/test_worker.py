@@ -231,3 +231,27 @@ def test_scheduled_digest_goes_out_once_at_its_local_time(store: Store) -> None:
     assert wakeups(store)[REPORTS] == digest_at + timedelta(days=1)
     worker.run_once(digest_at + timedelta(minutes=1))
     assert len([r for r in outbox.list_rows(store) if r.dedupe_key.startswith("report|")]) == 2
+
+
+def test_a_rep_under_the_compliance_threshold_is_escalated_once_a_day(store: Store) -> None:
+    # base preset: rep_compliance_low — under 70% over two weeks → the manager.
+    live = live_store(store)
+    events = []
+    for n in range(6):
+        lead = f"L-{n}"
+        events += [ev("lead.created", T0, lead, source="demo_request"),
+                   ev("lead.assigned", T0, lead, rep="yamada")]
+    live.ingest(events, T0, "api")
+    worker = Worker(store, live=live)
+    later = T0 + timedelta(minutes=6)  # every first contact (5 min) breached, none met
+    worker.run_once(later)
+    found = store.effects("rep:yamada", kind="compliance_below")
+    assert len(found) == 1 and found[0].detail["compliance"] == 0.0 and found[0].detail["measured"] >= 6
+    told = [r for r in outbox.list_rows(store) if "compliance_below" in r.dedupe_key]
+    assert [(r.recipient, r.locale) for r in told] == [("kato", "ja")]
+    assert "yamada" in told[0].subject and "70" in told[0].body_text
+    # Checked again the same day: nothing new. sato (no clocks of his own here) is never judged.
+    worker._last_watch = None
+    worker.run_once(later + timedelta(hours=2))
+    assert len(store.effects("rep:yamada", kind="compliance_below")) == 1
+    assert store.effects("rep:sato", kind="compliance_below") == []

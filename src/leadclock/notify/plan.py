@@ -53,6 +53,7 @@ DEFAULT_ROLES: Mapping[str, tuple[str, ...]] = {
     "handoff_rejected": ("rep",),
     "cadence_exhausted": ("rep",),
     "alert": ("sales_ops",),
+    "compliance_below": ("manager",),  # the escalation rule's `notify` list when it has one
     # Told through the escalation effect emitted with them (see the module doc).
     "reassignment_requested": (),
     "manager_queue": (),

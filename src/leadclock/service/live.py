@@ -185,6 +185,16 @@ class Live:
             self.outbox_wake.set()
         return settled
 
+    def emit(self, effects: Sequence[Effect], now: datetime) -> int:
+        """Store effects that are not about one lead's clocks (the compliance watch) and notify
+        the new ones; returns the messages enqueued. Repeats add nothing (unique keys)."""
+        with self.store.transaction():
+            new = self.store.insert_effects(effects)
+            if not new or not self.notify:
+                return 0
+            active = self.policies.active()
+            return self._notify(new, [], {}, {}, active, self.store.reps(), now)
+
     def tick(self, now: datetime, limit: int = 500, worker: str = "worker") -> Tick:
         """Fire everything due by `now` (at most `limit` wake-ups) in one transaction."""
         store = self.store

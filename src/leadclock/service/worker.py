@@ -22,13 +22,20 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 
+from leadclock.reports.compliance_watch import compliance_escalations
 from leadclock.service.live import Live, Tick
 from leadclock.service.reports_job import ensure_schedule, run_reports
 from leadclock.service.waiting import Waiter
 from leadclock.store import Store
 from leadclock.store.models import ClockRow
 from leadclock.store.worker_models import Wakeup
-from leadclock.store.worker_store import WAKE_CHANNEL, beat, next_due, set_wakeups
+from leadclock.store.worker_store import (
+    WAKE_CHANNEL,
+    beat,
+    clocks_ended_since,
+    next_due,
+    set_wakeups,
+)
 
 log = logging.getLogger("leadclock.worker")
 
@@ -93,6 +100,8 @@ class Worker:
         self.audit_every = timedelta(seconds=audit_every)
         self.wake = wake or threading.Event()
         self._last_audit: datetime | None = None
+        self._last_watch: datetime | None = None
+        self.watch_every = timedelta(minutes=15)
         self.waiter = Waiter(store, WAKE_CHANNEL, self.wake)
 
     def run_once(self, now: datetime | None = None) -> Tick:
@@ -113,9 +122,23 @@ class Worker:
             self._last_audit = moment
             audit(self.store, moment)
             ensure_schedule(self.store, self.live.policies.active(), moment)
+        if self._last_watch is None or moment - self._last_watch >= self.watch_every:
+            self._last_watch = moment
+            self.watch_compliance(moment)
         if total.claimed:
             beat(self.store, self.name, moment, total.lag_seconds, total.fired)
         return total
+
+    def watch_compliance(self, now: datetime) -> int:
+        """F16 `compliance_below`: escalate reps under the threshold (once per rep and day)."""
+        policy = self.live.policies.active()
+        if policy is None or not any(r.trigger.kind == "compliance_below" for r in policy.escalations.values()):
+            return 0
+        longest = max((r.trigger.period.seconds(86400.0) or 0.0 for r in policy.escalations.values()
+                       if r.trigger.kind == "compliance_below" and r.trigger.period is not None),
+                      default=14 * 86400.0)
+        clocks = clocks_ended_since(self.store, now - timedelta(seconds=longest))
+        return self.live.emit(compliance_escalations(policy, clocks, now), now)
 
     def sleep_for(self, now: datetime) -> float:
         due = next_due(self.store)

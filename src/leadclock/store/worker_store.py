@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, text
 
+from leadclock.engine.state import Clock
 from leadclock.routing.state import RouterState
 from leadclock.store.repository import Store, _json_ready
 from leadclock.store.worker_models import RouterStateRow, ServiceState, Wakeup, WorkerHeartbeat
@@ -127,6 +128,18 @@ def save_router(store: Store, state: RouterState, now: datetime) -> None:
                                                 set_={"state": blob, "updated_at": now})
     with store._write() as connection:
         connection.execute(statement)
+
+
+def clocks_ended_since(store: Store, since: datetime) -> list[Clock]:
+    """Clocks met or breached after `since` (for the compliance watch)."""
+    from leadclock.store.repository import _clock, _clock_columns, _clocks
+
+    statement = select(*_clock_columns).where(
+        ((_clocks.c.outcome == "met") & (_clocks.c.stopped_at > since))
+        | ((_clocks.c.outcome == "breached") & (_clocks.c.breached_at > since))
+    )
+    with store._read() as connection:
+        return [_clock(row) for row in connection.execute(statement)]
 
 
 def beat(store: Store, worker: str, now: datetime, lag_seconds: float, fired: int) -> None:

@@ -38,7 +38,7 @@ TEMPLATE_DIR = Path(__file__).parent
 KINDS: tuple[str, ...] = (
     "clock_breached", "clock_warning", "clock_max_exceeded", "escalation",
     "reassignment_requested", "manager_queue", "handoff_refused", "handoff_rejected",
-    "cadence_exhausted", "alert",
+    "cadence_exhausted", "alert", "compliance_below",
 )
 
 
