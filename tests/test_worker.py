@@ -255,3 +255,20 @@ def test_a_rep_under_the_compliance_threshold_is_escalated_once_a_day(store: Sto
     worker.run_once(later + timedelta(hours=2))
     assert len(store.effects("rep:yamada", kind="compliance_below")) == 1
     assert store.effects("rep:sato", kind="compliance_below") == []
+
+
+def test_imported_history_is_picked_up_by_the_worker(store: Store) -> None:
+    """`leadclock ingest` / `import` store history without notifying; they leave each lead's
+    wake-up, so a worker started afterwards fires what is still open."""
+    from leadclock.service.ingest import ingest_into
+
+    policy = load_policy_text(POLICY_TEXT)
+    store.save_policy(policy, POLICY_TEXT)
+    events = [ev("lead.created", T0, "L-H", source="demo_request"), ev("lead.assigned", T0, "L-H", rep="sato")]
+    ingest_into(store, events, [], policy, as_of=None, now=T0)
+    assert outbox.list_rows(store) == []
+    due = wakeups(store)["L-H"]
+    assert due == T0 + timedelta(minutes=5, microseconds=1)
+    Worker(store).run_once(due)
+    assert len(store.effects("L-H", kind="clock_breached")) == 1
+    assert [r.recipient for r in outbox.list_rows(store) if "clock_breached" in r.dedupe_key] == ["sato"]

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from leadclock.engine.core import next_wakeup
 from leadclock.engine.events import Event, EventError, parse_event
 from leadclock.engine.replay import LineError, run
 from leadclock.engine.rules import compile_rules
@@ -23,6 +24,7 @@ from leadclock.policy import Policy
 from leadclock.reports.compliance import summarize
 from leadclock.store import Store, database_url
 from leadclock.store.records import AuditEntry
+from leadclock.store.worker_store import set_wakeups
 
 
 @dataclass
@@ -144,6 +146,10 @@ def ingest_into(store: Store, events: list[Event], errors: list[LineError], poli
         result = run(store.events(leads=affected), compile_rules(policy), as_of=when, roster=roster_ids)
     store.save_leads(result.leads.values(), policy.version)
     store.save_effects(result.effects)
+    # Timers are data: the worker (`leadclock serve` / `worker`) picks each lead up at its next
+    # deadline, replaying it as of its own "now".
+    set_wakeups(store, {lead: next_wakeup(state) for lead, state in result.leads.items()},
+                now or datetime.now(UTC))
     for rep in result.unknown_reps:
         store.upsert_rep(rep, known=False)
     now = now or datetime.now(UTC)  # edge code: the audit trail records when the ingest ran
