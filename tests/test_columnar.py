@@ -321,3 +321,101 @@ def test_quoted_reasons_on_leads_the_reference_replays(tmp_path: Path) -> None:
     for preset in ("b2b-saas", "smb"):
         assert_same(rows, RULES[preset], None, tmp_path / preset / "list")
         assert_same(rows, RULES[preset], None, tmp_path / preset / "file", as_file=True)
+
+
+# --------------------------------------------------------------------------- fast reader paths
+
+
+def test_lead_hash_collisions_fall_back_to_exact_lead_codes(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Lead ids are coded by a hash of their bytes; when two ids share it (forced here), the
+    second hash disagrees and the history is parsed again with exact codes."""
+    import polars as pl
+
+    from leadclock.engine.fast import parse
+
+    calls = []
+    real = parse.LeadTable.hashes
+
+    def colliding(values: pl.Series):  # type: ignore[no-untyped-def]
+        calls.append(len(values))
+        h1, h2 = real(values)
+        return h1 & 0x3, h2  # four buckets for every lead id
+
+    monkeypatch.setattr(parse.LeadTable, "hashes", staticmethod(colliding))
+    lines = demo_lines(5, days=4)
+    assert_same(lines, RULES["b2b-saas"], None, tmp_path / "list")
+    assert_same(lines, RULES["b2b-saas"], None, tmp_path / "file", as_file=True)
+    assert calls  # the hashed path ran (and collided) before the exact one
+    parsed = parse.parse_history(lines)
+    assert parsed.vocab.exact_leads
+
+
+def test_word_scans_on_values_of_every_length(tmp_path: Path) -> None:
+    """Values end where the reader's 8-byte word scans find their closing quote (or, for a
+    number, the next comma or brace): ids, leads, reps, reasons and lead.created members of
+    lengths around word boundaries, multi-byte text, and members in both accepted orders."""
+    rows = []
+    for size in range(1, 27):
+        lead = "L" + "x" * (size - 1)
+        rep = "r" + "é" * (size // 2)
+        rows += [
+            f'{{"id":"{"i" * size}","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"{lead}","source":"{"s" * size}","name":"n","company":"{"c" * size}","email":"{"e" * size}@{"d" * size}.jp","industry":"{"I" * size}","employees":{10 ** (size % 7)},"title":"{"t" * size}","country":"JP","value":{size}.5,"tier":"hot","score":{size}}}',
+            f'{{"id":"a{size}","type":"lead.assigned","at":"2026-07-08T10:01:00+09:00","lead":"{lead}","rep":"{rep}","by":"{"b" * size}"}}',
+            f'{{"id":"b{size}","type":"activity","at":"2026-07-08T10:02:00+09:00","lead":"{lead}","rep":"{rep}","channel":"call","outcome":"connected","next_step":"{"次" * size}"}}',
+            f'{{"id":"c{size}","type":"lead.status","at":"2026-07-08T11:00:00+09:00","lead":"{lead}","status":"nurture","reason":"{"w" * size}","revisit":"2026-10-01","rep":"{rep}"}}',
+            f'{{"id":"d{size}","type":"opportunity.created","at":"2026-07-08T12:00:00+09:00","lead":"{lead}","amount":{size * 1000},"rep":"{rep}"}}',
+        ]
+    rows.append('{"id":"k1","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"K-1","source":"webinar","company":"Acme","email":"a@b.c","industry":"SaaS","employees":7,"title":"VP","country":"JP","account":"Big","value":1,"tier":"warm","score":55.25,"name":"z","team":"t"}')
+    rows.append('{"id":"k2","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"K-2","source":"webinar","tier":"cold"}')
+    rows.append('{"id":"k3","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"K-3","source":"webinar","score":0}')
+    assert fast_replay(rows, RULES["b2b-saas"]).stats["slow_lines"] == 0  # all on the fast path
+    for preset in ("b2b-saas", "enterprise"):
+        assert_same(rows, RULES[preset], None, tmp_path / preset / "list")
+        assert_same(rows, RULES[preset], None, tmp_path / preset / "file", as_file=True)
+
+
+MALFORMED = [
+    b'{"id":"m1","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"L-1","source":"web\xff"}',  # bad UTF-8
+    b'{"id":"m2","type":"lead.assigned","at":"2026-07-08T10:00:00+09:00","lead":"L-1"}',  # missing rep
+    b'{"id":"m3","type":"lead.assigned","at":"2026-07-08T10:00:00+09:00","lead":"L-1","rep":5}',  # wrong type
+    b'{"id":"m4","type":"lead.assigned","at":"2026-07-08T10:00:00+09:00","lead":"L-1","lead":"L-2","rep":"a"}',  # duplicate key
+    b'{"id":"m5","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"L-3","source":"web","employees":123456789012345678901234567890}',  # huge int
+    b' {"id":"m6","type":"lead.assigned","at":"2026-07-08T10:00:00+09:00","lead":"L-1","rep":"a"} ',  # odd whitespace
+    b'{"id":"m7","type":"lead.assigned","at":"2026-07-08T10:00:00+09:00","lead":"L-\\u0031","rep":"a"}',  # escape in an id
+    b'{"id":"m8","type":"activity","at":"2026-07-08T10:00:00+09:00","lead":"L-1","rep":"a","channel":"call","outcome":"connected","note":"tab\there"}',  # raw control character
+    b'{"id":"m9","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"L-4","source":"web","title":"x","title":"y"}',  # repeated member
+    b'{"id":"m10","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"","source":"web"}',  # empty lead
+    b'{"id":"m11","type":"activity","at":"2026-07-08T10:00:00+09:00","lead":"L-1","rep":"a","channel":"calls","outcome":"connected"}',  # enum prefix
+    b'{"id":"m12","type":"lead.status","at":"2026-07-08T10:00:00+09:00","lead":"L-1","status":"nurture","revisit":"2026-02-30"}',  # no such date
+    b'{"id":"m13","type":"opportunity.created","at":"2026-07-08T10:00:00+09:00","lead":"L-1","amount":1e3,"rep":"a"}',  # exponent
+    b'{"id":"m14","type":"deal.closed","at":"2026-07-08T10:00:00+09:00","lead":"L-1","won":true,"amount":5,"rep":"a"}\x01',  # trailing byte
+    b'{"id":"m15","type":"lead.updated","at":"2026-07-08T10:00:00+09:00","lead":"L-1","title":"\\"q\\""}',  # escaped quotes
+]
+
+
+@pytest.mark.parametrize("index", range(len(MALFORMED)))
+def test_malformed_lines_take_the_exact_path(tmp_path: Path, index: int) -> None:
+    """Each line the fast reader must not accept, between canonical ones, read from a file (a bad
+    UTF-8 byte only exists there): errors, line numbers and files as the reference's."""
+    head = [
+        '{"id":"h1","type":"lead.created","at":"2026-07-08T09:00:00+09:00","lead":"L-1","source":"webinar"}',
+        '{"id":"h2","type":"lead.created","at":"2026-07-08T09:00:00+09:00","lead":"L-2","source":"webinar"}',
+    ]
+    tail = ['{"id":"t1","type":"lead.assigned","at":"2026-07-08T10:30:00+09:00","lead":"L-1","rep":"b"}']
+    raw = MALFORMED[index]
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(("\n".join(head) + "\n").encode() + raw + b"\n" + ("\n".join(tail) + "\n").encode())
+    rules = RULES["b2b-saas"]
+    with open(path, encoding="utf-8", errors="strict") as handle:
+        try:
+            lines = handle.readlines()
+        except UnicodeDecodeError:
+            lines = None
+    if lines is None:  # the reference reads text and fails on the byte: so does the fast reader
+        with pytest.raises(UnicodeDecodeError):
+            fast_replay(path, rules)
+        return
+    _, errors = reference(lines, rules, None)
+    fast = fast_replay(path, rules)
+    assert fast.errors == errors
+    assert_same(lines, rules, None, tmp_path / "cmp", as_file=True)

@@ -125,7 +125,7 @@ def fast_replay(path_or_lines: str | Path | Iterable[str | bytes], policy: Polic
     rows = np.flatnonzero(first)
     del first
     vocab = parsed.vocab
-    ev, lead_ids, errors = _order(path_or_lines, cols, rows, vocab.leads.to_series())
+    ev, lead_ids, errors = _order(path_or_lines, cols, rows, vocab.lead_names())
     parsed.cols = {}
     del cols, rows
     gc.collect()

@@ -185,6 +185,63 @@ _ENUMS = {name: _enum_table(values) for name, values in
 # ---------------------------------------------------------------------------------- vocabulary
 
 
+LEAD_SEEDS = (0x1EAD_5EED, 0x0C0D_E5ED)
+
+
+class LeadTable:
+    """Lead ids as dense codes (first appearance order) without a global categorical: each
+    batch's distinct ids are found by a 64-bit hash of their bytes and looked up in a dict of
+    hashes; a second, independent hash must agree on every row, else `collision` is set and
+    the caller parses again with exact categoricals (parse_history)."""
+
+    def __init__(self) -> None:
+        self.index: dict[int, int] = {}
+        self.size = 0
+        self.check = np.zeros(1024, dtype=np.uint32)  # second hash by code
+        self.parts: list[pl.Series] = []
+        self.collision = False
+
+    @staticmethod
+    def hashes(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+        raw = values.cast(pl.Binary)
+        return (raw.hash(LEAD_SEEDS[0]).to_numpy(),
+                (raw.hash(LEAD_SEEDS[1]).to_numpy() >> np.uint64(32)).astype(np.uint32))
+
+    def codes(self, values: pl.Series) -> np.ndarray:
+        n = len(values)
+        if not n:
+            return np.zeros(0, dtype=np.int64)
+        h1, h2 = self.hashes(values)
+        series = pl.Series(h1)
+        heads = np.flatnonzero(series.is_first_distinct().to_numpy())
+        local = series.rank("dense").to_numpy().astype(np.int64) - 1
+        keys = h1[heads].tolist()
+        get = self.index.get
+        found = np.array([get(k, -1) for k in keys], dtype=np.int64)
+        new = np.flatnonzero(found < 0)
+        if len(new):
+            ids = np.arange(self.size, self.size + len(new))
+            self.index.update(zip([keys[i] for i in new.tolist()], ids.tolist(), strict=True))
+            found[new] = ids
+            if self.size + len(new) > len(self.check):
+                grown = np.zeros(max(2 * len(self.check), self.size + len(new)), np.uint32)
+                grown[:self.size] = self.check[:self.size]
+                self.check = grown
+            self.check[ids] = h2[heads[new]]
+            self.size += len(new)
+            self.parts.append(values.gather(heads[new]).cast(pl.String))
+        by_local = np.empty(len(heads), dtype=np.int64)
+        by_local[local[heads]] = found
+        out = by_local[local]
+        if not np.array_equal(self.check[out], h2):
+            self.collision = True
+        return out
+
+    def names(self) -> pl.Series:
+        return (pl.concat(self.parts) if self.parts else pl.Series([], dtype=pl.String)).rename(
+            "")
+
+
 @dataclass
 class Vocab:
     """Strings of one replay as dense codes (per-replay polars categoricals: exact, any length)."""
@@ -196,6 +253,9 @@ class Vocab:
     tiers: pl.Categories = field(default_factory=pl.Categories.random)
 
     attrs: dict[str, pl.Categories] = field(default_factory=dict)  # lead.created members
+    # Lead ids: hashed (LeadTable) unless `exact_leads`, when they are categoricals like the rest
+    exact_leads: bool = False
+    lead_table: LeadTable = field(default_factory=lambda: LeadTable())
 
     def __post_init__(self) -> None:
         # A mapping lives as long as some series of its dtype does (codes would start over).
@@ -207,6 +267,18 @@ class Vocab:
             self.attrs[key] = pl.Categories.random()
             self._anchors.append(pl.Series([], dtype=pl.Categorical(self.attrs[key])))
         return self.attrs[key]
+
+    def lead_codes(self, values: pl.Series) -> np.ndarray:
+        """Codes of lead ids (a String series without nulls), dense from 0."""
+        if self.exact_leads:
+            return self.codes(self.leads, values)
+        return self.lead_table.codes(values)
+
+    def lead_names(self) -> pl.Series:
+        """Lead ids by code."""
+        if self.exact_leads:
+            return self.leads.to_series()
+        return self.lead_table.names()
 
     @staticmethod
     def codes(cats: pl.Categories, values: pl.Series) -> np.ndarray:
@@ -403,9 +475,20 @@ def parse_history(source: str | Path | Iterable[str | bytes], required: tuple[st
     """`required`: the policy's handoff.required_fields (handoff.requested rows record whether
     they carry them all, as core._on_handoff_requested decides); `created_keys`: the lead.created
     members to keep (those the starting tier reads)."""
+    if not isinstance(source, str | Path | list | tuple):
+        source = list(source)  # read twice if lead ids collide
+    parsed = _parse_history(source, required, created_keys, chunk_bytes, exact_leads=False)
+    if parsed.vocab.lead_table.collision:  # two lead ids share a hash: categoricals instead
+        parsed = _parse_history(source, required, created_keys, chunk_bytes, exact_leads=True)
+    return parsed
+
+
+def _parse_history(source: str | Path | Iterable[str | bytes], required: tuple[str, ...],
+                   created_keys: tuple[str, ...], chunk_bytes: int, exact_leads: bool
+                   ) -> ParsedHistory:
     chunks = (_file_chunks(Path(source), chunk_bytes, count=False)
               if isinstance(source, str | Path) else _list_chunks(source))
-    vocab = Vocab()
+    vocab = Vocab(exact_leads=exact_leads)
     keys = tuple(k for k in dict.fromkeys(created_keys) if k in CREATED_MEMBERS)
     parts: list[dict[str, np.ndarray]] = []
     created_parts: list[dict[str, np.ndarray]] = []
@@ -670,43 +753,45 @@ def _zero_bytes(x: np.ndarray) -> np.ndarray:
 _LOW_BYTES = np.array([(1 << (8 * r)) - 1 for r in range(8)], dtype=np.uint64)
 
 
-def _scan(aligned: np.ndarray, pos: np.ndarray, targets: tuple[np.ndarray, ...],
-          end: np.ndarray | None = None) -> np.ndarray:
+def _hits(w: np.ndarray, targets: tuple[np.ndarray, ...], low: np.ndarray | None
+          ) -> np.ndarray:
+    t = None
+    for target in targets:
+        x = w ^ target
+        if low is not None:
+            x |= low
+        found = _zero_bytes(x)
+        t = found if t is None else t | found
+    assert t is not None
+    return t
+
+
+def _lowest(t: np.ndarray) -> np.ndarray:
+    """Index of the lowest byte whose high bit is set (garbage where t == 0)."""
+    lsb = t & (~t + _ONE)
+    return (((lsb >> _SEVEN) * _BYTE_INDEX) >> _TOP).astype(np.int64)
+
+
+def _scan(aligned: np.ndarray, pos: np.ndarray, targets: tuple[np.ndarray, ...]
+          ) -> np.ndarray:
     """Absolute offset of the first byte at or after `pos` equal to one of `targets` (each a
-    byte repeated 8 times), reading aligned words; with `end`, -1 where there is none before
-    `end`."""
-    out = np.full(len(pos), -1, dtype=np.int64)
-    todo = np.arange(len(pos))
-    pos = pos.astype(np.int64)
-    limit = None if end is None else end.astype(np.int64)
-    if limit is not None:
-        live = pos < limit
-        todo, pos, limit = todo[live], pos[live], limit[live]
+    byte repeated 8 times), reading aligned words: two at first (at least 9 bytes from `pos`,
+    which covers most values), then one at a time. Such a byte must exist (in the padding at
+    the latest, for a zero target)."""
+    pos = np.asarray(pos, dtype=np.int64)
     q = pos >> 3
-    low: np.ndarray | None = _LOW_BYTES[pos & 7]  # bytes before `pos` in its word never match
+    t0 = _hits(aligned[q], targets, _LOW_BYTES[pos & 7])  # bytes before `pos` never match
+    t1 = _hits(aligned[q + 1], targets, None)
+    first = t0 != 0
+    t = np.where(first, t0, t1)
+    out = (q << 3) + np.where(first, 0, 8) + _lowest(t)
+    todo = np.flatnonzero(t == 0)
+    q = q[todo] + 2
     while len(todo):
-        w = aligned[q]
-        t = None
-        for target in targets:
-            x = w ^ target
-            if low is not None:
-                x |= low
-            hit_bytes = _zero_bytes(x)
-            t = hit_bytes if t is None else t | hit_bytes
-        assert t is not None
+        t = _hits(aligned[q], targets, None)
         hit = t != 0
-        lsb = t & (~t + _ONE)
-        at = q * 8 + (((lsb >> _SEVEN) * _BYTE_INDEX) >> _TOP).astype(np.int64)
-        if limit is not None:
-            inside = hit & (at < limit)
-            out[todo[inside]] = at[inside]
-            again = ~hit & ((q + 1) * 8 < limit)
-            limit = limit[again]
-        else:
-            out[todo[hit]] = at[hit]
-            again = ~hit
-        todo, q = todo[again], q[again] + 1
-        low = None
+        out[todo[hit]] = (q[hit] << 3) + _lowest(t[hit])
+        todo, q = todo[~hit], q[~hit] + 1
     return out
 
 
@@ -720,13 +805,8 @@ def _fast_rows(lines: pl.Series, chunk: Chunk, starts: np.ndarray, lens: np.ndar
     """Fill `out` for the canonical lines and mark them in `ok`."""
     vocab = ctx.vocab
     padded, words, aligned = _u64_view(chunk.data, chunk.padded)
-    # The id's closing quote: on a canonical line `","type":"` starts there.
-    live = ~slow & (lens >= 48)
-    p = np.full(len(lines), -1, dtype=np.int64)
-    where = np.flatnonzero(live)
-    p[where] = _scan(aligned, starts[where] + 7, (_QUOTE,), starts[where] + lens[where]) \
-        - starts[where]
-    cand = live & (p >= 8) & (lens >= p + 40)
+    p = _find(lines, '","type":"')
+    cand = (p >= 8) & ~slow & (lens >= p + 40)
     at_key = np.where(cand, starts + p + _TYPE_AT, 0)
     key = words[at_key]
     found = np.minimum(np.searchsorted(_TYPE_WORDS[_TYPE_SORT], key), len(TYPES) - 1)
@@ -768,8 +848,8 @@ def _fast_rows(lines: pl.Series, chunk: Chunk, starts: np.ndarray, lens: np.ndar
     if len(with_lead):
         if not has_lead.all():
             sub = sub.filter(pl.Series(has_lead))
-        out["lead"][with_lead] = vocab.codes(
-            vocab.leads, _slice(sub, lead_start[with_lead], lead_end[with_lead]))
+        out["lead"][with_lead] = vocab.lead_codes(
+            _slice(sub, lead_start[with_lead], lead_end[with_lead]))
 
 
 _CHANNEL_LEN = np.array([len(v) for v in CHANNEL_NAMES], dtype=np.int64)
@@ -1029,7 +1109,11 @@ def _slow_rows(rows: list[tuple[int, Event]], out: dict[str, np.ndarray], ok: np
     ids = pl.Series([s.encode("utf-8") for s in strings["id"]], dtype=pl.Binary)  # type: ignore[union-attr]
     out["idh"][index] = ids.hash(HASH_SEEDS[0]).to_numpy()
     out["idh2"][index] = ids.hash(HASH_SEEDS[1]).to_numpy() >> np.uint64(32)
-    out["lead"][index] = vocab.codes(vocab.leads, pl.Series(strings["lead"], dtype=pl.String))
+    has_lead = np.array([lead is not None for lead in strings["lead"]], dtype=bool)
+    out["lead"][index[~has_lead]] = -1
+    if has_lead.any():
+        out["lead"][index[has_lead]] = vocab.lead_codes(
+            pl.Series([lead for lead in strings["lead"] if lead is not None], dtype=pl.String))
     for column in ("a", "b"):
         side = 0 if column == "a" else 1
         groups: dict[int, tuple[pl.Categories, list[int]]] = {}
