@@ -189,17 +189,19 @@ LEAD_SEEDS = (0x1EAD_5EED, 0x0C0D_E5ED)
 
 
 class LeadTable:
-    """Lead ids as dense codes (first appearance order) without a global categorical: each
-    batch's distinct ids are found by a 64-bit hash of their bytes and looked up in a dict of
-    hashes; a second, independent hash must agree on every row, else `collision` is set and
-    the caller parses again with exact categoricals (parse_history)."""
+    """Lead ids as dense codes without a global categorical. Each batch of ids is hashed (64
+    bits of their bytes) and numbered by its distinct hashes (provisional codes, unique across
+    batches); `finish` merges the batches' distinct hashes once, at the end. A second,
+    independent hash must agree wherever the first does, else `collision` is set and the
+    caller parses again with exact categoricals (parse_history)."""
 
     def __init__(self) -> None:
-        self.index: dict[int, int] = {}
-        self.size = 0
-        self.check = np.zeros(1024, dtype=np.uint32)  # second hash by code
-        self.parts: list[pl.Series] = []
+        self.size = 0  # provisional codes handed out
+        self.keys: list[np.ndarray] = []  # per batch: its distinct hashes
+        self.checks: list[np.ndarray] = []  # ... their second hashes
+        self.heads: list[pl.Series] = []  # ... their ids
         self.collision = False
+        self._names: pl.Series | None = None
 
     @staticmethod
     def hashes(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -208,38 +210,46 @@ class LeadTable:
                 (raw.hash(LEAD_SEEDS[1]).to_numpy() >> np.uint64(32)).astype(np.uint32))
 
     def codes(self, values: pl.Series) -> np.ndarray:
-        n = len(values)
-        if not n:
+        """Provisional codes of a String series of lead ids (no nulls)."""
+        if not len(values):
             return np.zeros(0, dtype=np.int64)
         h1, h2 = self.hashes(values)
         series = pl.Series(h1)
         heads = np.flatnonzero(series.is_first_distinct().to_numpy())
         local = series.rank("dense").to_numpy().astype(np.int64) - 1
-        keys = h1[heads].tolist()
-        get = self.index.get
-        found = np.array([get(k, -1) for k in keys], dtype=np.int64)
-        new = np.flatnonzero(found < 0)
-        if len(new):
-            ids = np.arange(self.size, self.size + len(new))
-            self.index.update(zip([keys[i] for i in new.tolist()], ids.tolist(), strict=True))
-            found[new] = ids
-            if self.size + len(new) > len(self.check):
-                grown = np.zeros(max(2 * len(self.check), self.size + len(new)), np.uint32)
-                grown[:self.size] = self.check[:self.size]
-                self.check = grown
-            self.check[ids] = h2[heads[new]]
-            self.size += len(new)
-            self.parts.append(values.gather(heads[new]).cast(pl.String))
-        by_local = np.empty(len(heads), dtype=np.int64)
-        by_local[local[heads]] = found
-        out = by_local[local]
-        if not np.array_equal(self.check[out], h2):
+        order = np.empty(len(heads), dtype=np.int64)  # rank -> head
+        order[local[heads]] = np.arange(len(heads))
+        code = order[local]
+        if not np.array_equal(h2[heads][code], h2):
             self.collision = True
-        return out
+        self.keys.append(h1[heads])
+        self.checks.append(h2[heads])
+        self.heads.append(values.gather(heads))
+        code += self.size
+        self.size += len(heads)
+        return code
+
+    def finish(self) -> np.ndarray:
+        """Final code of each provisional code (sets the names)."""
+        keys = np.concatenate(self.keys) if self.keys else np.zeros(0, dtype=np.uint64)
+        checks = np.concatenate(self.checks) if self.checks else np.zeros(0, dtype=np.uint32)
+        order = np.argsort(keys)
+        ranked = keys[order]
+        start = np.r_[True, ranked[1:] != ranked[:-1]] if len(ranked) else np.zeros(0, bool)
+        group = np.cumsum(start) - 1
+        remap = np.empty(len(keys), dtype=np.int64)
+        remap[order] = group
+        first = order[start]  # one provisional code per final code
+        if not np.array_equal(checks[first][remap], checks):
+            self.collision = True
+        heads = pl.concat(self.heads) if self.heads else pl.Series([], dtype=pl.String)
+        self._names = heads.gather(first).cast(pl.String).rename("")
+        self.keys, self.checks, self.heads = [], [], []
+        return remap
 
     def names(self) -> pl.Series:
-        return (pl.concat(self.parts) if self.parts else pl.Series([], dtype=pl.String)).rename(
-            "")
+        assert self._names is not None, "finish() first"
+        return self._names
 
 
 @dataclass
@@ -512,6 +522,12 @@ def _parse_history(source: str | Path | Iterable[str | bytes], required: tuple[s
                else np.zeros(0, dtype=np.int64) for name in ("line", *keys)}
     order = np.argsort(created["line"], kind="stable")
     created = {name: col[order] for name, col in created.items()}
+    if not exact_leads:
+        remap = vocab.lead_table.finish()
+        for part in parts:
+            lead = part["lead"]
+            has = lead >= 0
+            lead[has] = remap[lead[has]]
     cols: dict[str, np.ndarray] = {}
     for name, dtype in COLUMNS.items():  # column by column: the parts go as the whole comes
         cols[name] = (np.concatenate([p.pop(name) for p in parts]) if parts
