@@ -81,11 +81,13 @@ def main() -> int:
     size = path.stat().st_size
     print(f"history: {path} ({size / 2**20:,.0f} MiB); load average before: {loadavg()}")
     totals: list[float] = []
+    cpus: list[float] = []
     phases: list[dict[str, float]] = []
     stats: dict = {}
     out = Path(tempfile.mkdtemp(prefix="lc_bench_out_"))
     for run in range(args.repeat):
         begun = time.perf_counter()
+        cpu_begun = time.process_time()
         result = fast_replay(path, policy)
         written = time.perf_counter()
         write_fast_outputs(out, result)
@@ -95,9 +97,11 @@ def main() -> int:
         times["write"] = end - written
         phases.append(times)
         totals.append(end - begun)
+        cpus.append(time.process_time() - cpu_begun)
         events = stats["lines"]
         print(f"run {run + 1}: {end - begun:6.1f} s  {events / (end - begun):,.0f} events/s  "
-              f"peak RSS so far {peak_rss_mb():,.0f} MiB", flush=True)
+              f"(CPU {cpus[-1]:.1f} s)  peak RSS so far {peak_rss_mb():,.0f} MiB; "
+              f"load {loadavg()}", flush=True)
         del result
     events = stats["lines"]
     best = statistics.median(totals)
@@ -106,6 +110,9 @@ def main() -> int:
         value = statistics.median(t[phase] for t in phases)
         print(f"  {phase:10s} {value:7.2f} s")
     print(f"  {'total':10s} {best:7.2f} s  ->  {events / best:,.0f} events/s end to end")
+    # On a shared machine the wall time includes waits for a core: the CPU time does not.
+    cpu = statistics.median(cpus)
+    print(f"  {'CPU':10s} {cpu:7.2f} s  ->  {events / cpu:,.0f} events per CPU second")
     print(f"peak RSS: {peak_rss_mb():,.0f} MiB")
     simple = 1 - stats["complex_leads"] / max(1, stats["leads"])
     print(f"SIMPLE (columnar) leads: {simple:.4%}  ({stats['complex_leads']:,} complex leads, "

@@ -154,8 +154,8 @@ def seconds_text(us: np.ndarray) -> pl.Series:
     are formatted by Python itself.
     """
     ms = (us + 500) // 1000
-    out = pl.select(pl.concat_str([pl.lit(pl.Series(ms // 1000)).cast(pl.String),
-                                   pl.lit(_FRACTIONS.gather(ms % 1000))])).to_series()
+    # Series addition concatenates strings faster than concat_str
+    out = pl.Series(ms // 1000).cast(pl.String) + _FRACTIONS.gather(ms % 1000)
     odd = np.flatnonzero((us % 1000 == 500) | (us > 2**50))
     if len(odd):
         fixed = [f"{float(v) / 1e6:.3f}" for v in us[odd].tolist()]
@@ -184,8 +184,7 @@ def iso_text(us: np.ndarray) -> pl.Series:
                             for m in range(60) for x in range(60)])
     dates = pl.select(pl.from_epoch(pl.lit(pl.Series(np.arange(low, high + 1) * 86400)),
                                     time_unit="s").dt.strftime("%Y-%m-%d")).to_series()
-    return pl.select(pl.concat_str([dates.gather(day - low),
-                                    _TIMES.gather(seconds - day * 86400)])).to_series()
+    return dates.gather(day - low) + _TIMES.gather(seconds - day * 86400)
 
 
 def _masked(values: pl.Series, mask: np.ndarray, empty: str | None) -> pl.Series:
