@@ -187,9 +187,33 @@ def body_of(model: type[M]) -> Callable[[Request], Awaitable[M]]:
 
 
 def json_body_doc(model: type[BaseModel]) -> dict[str, Any]:
-    """OpenAPI for a body read by `body_of`, so /docs still shows it."""
+    """OpenAPI for a body read by `body_of`, so /docs still shows it. Self-contained: a nested
+    model's schema is written in place, since nothing would put it under components/schemas (a
+    `$ref` there would dangle)."""
     return {"requestBody": {"required": True, "content": {
-        "application/json": {"schema": model.model_json_schema(ref_template="#/components/schemas/{model}")}}}}
+        "application/json": {"schema": inline_schema(model.model_json_schema(ref_template="#/$defs/{model}"))}}}}
+
+
+def inline_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with every `{"$ref": "#/$defs/X"}` replaced by X's schema and `$defs` dropped."""
+    definitions: dict[str, Any] = schema.get("$defs", {})
+
+    def resolve(node: Any, seen: tuple[str, ...]) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                name = ref.removeprefix("#/$defs/")
+                if name in seen:
+                    raise ValueError(f"recursive model {name!r} cannot be inlined")
+                rest = {k: resolve(v, seen) for k, v in node.items() if k != "$ref"}
+                return {**resolve(definitions[name], (*seen, name)), **rest}
+            return {k: resolve(v, seen) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [resolve(item, seen) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema, ())
+    return resolved
 
 
 __all__ = [

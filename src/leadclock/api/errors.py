@@ -133,12 +133,54 @@ async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(ApiError(500, "internal_error", f"internal error (reference {reference})"))
 
 
+# The error shape, as /openapi.json documents it for every operation's 4xx and 5xx answers.
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error", "type": "object", "required": ["error"], "additionalProperties": False,
+    "properties": {"error": {
+        "type": "object", "required": ["code", "message", "field", "details"],
+        "properties": {
+            "code": {"type": "string", "minLength": 1, "description": "machine-readable, e.g. invalid_request"},
+            "message": {"type": "string", "minLength": 1},
+            "field": {"type": ["string", "null"],
+                      "description": "the input to fix (e.g. events[3].at); null when no one field is at fault"},
+            "details": {"type": "array", "items": {"type": "object"}},
+        },
+    }},
+}
+_ERROR_RESPONSE = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Make /openapi.json tell the truth about errors: FastAPI documents a 422 body of
+    `{"detail": [...]}` (its own validation error), which this app never sends; every failure
+    here is the one error shape above."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()  # FastAPI caches the document; this edits it in place (idempotently)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        components["Error"] = ERROR_SCHEMA
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                responses = operation.setdefault("responses", {})
+                if "422" in responses:
+                    responses["422"] = {"description": "Invalid input (`field` names it)", **_ERROR_RESPONSE}
+                responses.setdefault("4XX", {"description": "Refused (see `error.code`)", **_ERROR_RESPONSE})
+                responses.setdefault("5XX", {"description": "Server or database failure", **_ERROR_RESPONSE})
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(StoreError, _on_store)
     app.add_exception_handler(Exception, _on_unexpected)
+    document_errors(app)
 
 
-__all__ = ["ApiError", "error_body", "error_response", "install_handlers", "not_found", "validation_details"]
+__all__ = ["ERROR_SCHEMA", "ApiError", "document_errors", "error_body", "error_response", "install_handlers", "not_found", "validation_details"]

@@ -8,6 +8,7 @@ most the limit is ever buffered, so a huge upload costs the process nothing.
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,6 +30,20 @@ def _too_large(limit: int) -> str:
     return f"request body larger than {limit} bytes"
 
 
+def _nul_field(path: str, query: bytes) -> str:
+    """Where the NUL is, as the caller would fix it: the query parameter it is in (by name), or
+    "(path)" / "(query)" when it is in the path or in a parameter's name."""
+    if "\x00" in path:
+        return "(path)"
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="utf-8",
+                                 errors="replace"):
+        if "\x00" in name or ("\x00" in value and not name):
+            return "(query)"
+        if "\x00" in value:
+            return name
+    return "(query)"
+
+
 class RequestLimits:
     def __init__(self, app: ASGIApp, settings: ApiSettings) -> None:
         self.app = app
@@ -42,7 +57,8 @@ class RequestLimits:
         query: bytes = scope.get("query_string", b"")
         if "\x00" in path or b"%00" in query or b"\x00" in query:
             # A NUL would reach a database lookup as text, which PostgreSQL refuses outright.
-            await self._refuse(send, 400, "bad_request", "the URL contains a NUL character")
+            where = _nul_field(path, query)
+            await self._refuse(send, 400, "bad_request", f"{where}: the URL contains a NUL character", where)
             return
         limit = limit_for(path, self.settings)
         for name, value in scope.get("headers", ()):
@@ -50,7 +66,8 @@ class RequestLimits:
                 try:
                     declared = int(value)
                 except ValueError:
-                    await self._refuse(send, 400, "bad_request", "Content-Length is not a number")
+                    await self._refuse(send, 400, "bad_request", "Content-Length is not a number",
+                                       "Content-Length")
                     return
                 if declared > limit:
                     await self._refuse(send, 413, "payload_too_large", _too_large(limit))
@@ -71,8 +88,8 @@ class RequestLimits:
         await self.app(scope, counted, send)
 
     @staticmethod
-    async def _refuse(send: Send, status: int, code: str, message: str) -> None:
-        body = json.dumps(error_body(code, message)).encode()
+    async def _refuse(send: Send, status: int, code: str, message: str, field: str | None = None) -> None:
+        body = json.dumps(error_body(code, message, field)).encode()
         await send({
             "type": "http.response.start", "status": status,
             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),

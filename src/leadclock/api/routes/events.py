@@ -12,17 +12,51 @@ from leadclock.api.auth import Principal
 from leadclock.api.context import AppContext, decode_json, get_context, require
 from leadclock.api.errors import ApiError
 from leadclock.api.ingesting import batch_answer, ingest
-from leadclock.engine.events import json_schema
+from leadclock.engine.events import LEAD_OPTIONAL, json_schema
 
 router = APIRouter(tags=["events"])
 
-_EVENT_SCHEMA = json_schema()
+
+def documented_event_schema(contract: dict[str, Any]) -> dict[str, Any]:
+    """The event contract (`json_schema()`) as OpenAPI tools read it: one object schema per event
+    type in a `oneOf`, told apart by `type`, instead of the contract's `if`/`then` pairs, which
+    client generators and schemathesis cannot generate from (it refused POST /events outright).
+    The rules parse_event applies: the envelope, `lead` for the types about a lead, each type's own
+    fields (optional ones may be null), no empty strings; no `$schema`/`$id`, which would rebase
+    references inside the document."""
+    common: dict[str, Any] = contract["properties"]
+    variants = []
+    for rule in contract["allOf"]:
+        kind = rule["if"]["properties"]["type"]["const"]
+        then = rule["then"]
+        required = [*contract["required"], *([] if kind in LEAD_OPTIONAL else ["lead"]), *then["required"]]
+        properties: dict[str, Any] = {}
+        for name, schema in common.items():
+            # What parse_event checks: the envelope always, lead when the type is about a lead,
+            # the enumerated fields (channel, outcome) only where the type has them.
+            if name in ("id", "at") or (name == "lead" and kind not in LEAD_OPTIONAL) or name in then["properties"]:
+                properties[name] = dict(schema)
+        for name, schema in then["properties"].items():
+            properties[name] = {**properties.get(name, {}), **schema}
+        for name, schema in properties.items():
+            types = schema.get("type")
+            if types == "string" or (isinstance(types, list) and "string" in types):
+                schema.setdefault("minLength", 1)  # the contract refuses empty strings
+            if name not in required and isinstance(types, str):
+                schema["type"] = [types, "null"]  # an optional field may be sent as null
+        properties["type"] = {"const": kind}
+        variants.append({"title": kind, "type": "object", "required": list(dict.fromkeys(required)),
+                         "properties": properties})
+    return {"title": contract.get("title", "event"), "oneOf": variants}
+
+
+_EVENT_SCHEMA = documented_event_schema(json_schema())
 _EVENT_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": _EVENT_SCHEMA}}}}
 _BATCH_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "oneOf": [
-        {"type": "array", "items": _EVENT_SCHEMA, "maxItems": 1000},
+        {"type": "array", "items": _EVENT_SCHEMA, "minItems": 1, "maxItems": 1000},
         {"type": "object", "required": ["events"],
-         "properties": {"events": {"type": "array", "items": _EVENT_SCHEMA, "maxItems": 1000}}},
+         "properties": {"events": {"type": "array", "items": _EVENT_SCHEMA, "minItems": 1, "maxItems": 1000}}},
     ]}}}}}
 
 

@@ -25,8 +25,10 @@ class EscalationRequest(BaseModel):
 
     reason: str = Field(min_length=1, max_length=2000, description="why: shown to the people notified")
     # Roles, as in the policy's escalation steps; the notification planner resolves them.
-    notify: list[str] = Field(default_factory=lambda: ["rep", "manager"], min_length=1, max_length=10)
-    value: float | None = Field(default=None, ge=0, description="deal value, for high-value escalations")
+    notify: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=lambda: ["rep", "manager"], min_length=1, max_length=10)
+    # Strict: `false` or "3" is not a deal value (lax mode took them for 0.0 and 3.0).
+    value: float | None = Field(default=None, ge=0, strict=True, description="deal value, for high-value escalations")
 
 
 class ReassignmentRequest(BaseModel):
