@@ -232,27 +232,13 @@ def _order(source: Any, cols: dict[str, np.ndarray], rows: np.ndarray, leads: pl
     lead = rank[cols["lead"][rows]]
     at = cols["at"][rows]
     type_rank = RANKS[cols["type"][rows]]
-    # event_order = (at, type rank, id) within a lead: one int64 key when it fits (whole seconds,
-    # the usual case); the id only matters between events of one lead at the same instant and
-    # rank, which are rare, so it is compared only there.
-    key: np.ndarray | None = None
-    if len(rows):
-        low = int(at.min())
-        unit = 1 if np.any(at % 1_000_000) else 1_000_000
-        span = (int(at.max()) - low) // unit + 1
-        if len(leads) * span * 16 < 2**62:
-            key = ((lead * span + (at - low) // unit) << 4) + type_rank
-    del type_rank
-    if key is not None:
-        order = pl.Series(key).arg_sort().to_numpy()
-        key_s = key[order]
-        tie = key_s[1:] == key_s[:-1]
-    else:
-        minor = at * 16 + RANKS[cols["type"][rows]]
-        order = np.lexsort((minor, lead))
-        key_s = minor[order]
-        tie = (key_s[1:] == key_s[:-1]) & (lead[order][1:] == lead[order][:-1])
-    del at, key
+    # event_order = (at, type rank, id) within a lead. The id only matters between events of
+    # one lead at the same instant and rank, which are rare, so it is compared only there.
+    ordered, tie, sorted_lead = _time_ordered(lead, at, type_rank)
+    order = ordered if ordered is not None else None
+    if order is None:
+        order, tie = _keyed(lead, at, type_rank, len(leads))
+    del at, type_rank
     if tie.any():
         order = order.copy()  # polars' array is read-only
         tied = np.flatnonzero(tie)
@@ -265,12 +251,11 @@ def _order(source: Any, cols: dict[str, np.ndarray], rows: np.ndarray, leads: pl
             group = order[begin:end]
             names = [ids[n] for n in cols["line"][rows[group]].tolist()]
             order[begin:end] = group[sorted(range(len(group)), key=names.__getitem__)]
-    del key_s, tie
+    del tie
     sel = rows[order]
-    del order
-    ev = {name: cols[name][sel] for name in _EVENT_COLUMNS}
-    ev["lead"] = rank[ev["lead"]]
-    del sel
+    ev = {name: cols[name][sel] for name in _EVENT_COLUMNS if name != "lead"}
+    ev["lead"] = sorted_lead if sorted_lead is not None else lead[order]
+    del sel, lead, order
     lc = ev["lead"]
     n = len(lc)
     # Index of each lead's first lead.created (n when it has none): rows are sorted by lead.
@@ -301,6 +286,60 @@ def _order(source: Any, cols: dict[str, np.ndarray], rows: np.ndarray, leads: pl
         leads = leads.gather(kept)
         ev["lead"] = remap[ev["lead"]]
     return ev, leads, errors
+
+
+def _time_ordered(lead: np.ndarray, at: np.ndarray, type_rank: np.ndarray
+                  ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """When the rows are in time order (a history written as it happened), (lead, row) order
+    is (lead, at) order: one sort of packed integers, then each lead's same-instant runs put in
+    type-rank order. Returns the order, the ties left (same lead, instant and rank: to compare
+    by id) and the sorted leads; None as the order when the rows are not in time order."""
+    n = len(lead)
+    bits = max(1, int(n - 1).bit_length())
+    if not n or int(lead.max()) >= 2 ** (62 - bits) or not np.all(at[1:] >= at[:-1]):
+        return None, np.zeros(0, dtype=bool), None
+    packed = (lead.astype(np.uint64) << np.uint64(bits)) | np.arange(n, dtype=np.uint64)
+    packed.sort()
+    order = (packed & np.uint64((1 << bits) - 1)).astype(np.int64)
+    sorted_lead = (packed >> np.uint64(bits)).astype(np.int64)
+    del packed
+    at_s = at[order]
+    same = (sorted_lead[1:] == sorted_lead[:-1]) & (at_s[1:] == at_s[:-1])
+    del at_s
+    rank_s = type_rank[order]
+    if same.any():
+        tied = np.flatnonzero(same)
+        members = np.unique(np.concatenate([tied, tied + 1]))
+        after = np.zeros(len(members), dtype=bool)  # tied with the element before it
+        inner = members > 0
+        after[inner] = same[members[inner] - 1]
+        run = np.cumsum(~after)
+        within = np.lexsort((rank_s[members], run))  # stable: file order among equal ranks
+        order[members] = order[members][within]
+        rank_s[members] = rank_s[members][within]
+    tie = same & (rank_s[1:] == rank_s[:-1])
+    return order, tie, sorted_lead
+
+
+def _keyed(lead: np.ndarray, at: np.ndarray, type_rank: np.ndarray, n_leads: int
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """(lead, at, type rank) order by a sort on one int64 key when it fits (whole seconds),
+    else by lexsort; and the ties between neighbours."""
+    key: np.ndarray | None = None
+    if len(lead):
+        low = int(at.min())
+        unit = 1 if np.any(at % 1_000_000) else 1_000_000
+        span = (int(at.max()) - low) // unit + 1
+        if n_leads * span * 16 < 2**62:
+            key = ((lead * span + (at - low) // unit) << 4) + type_rank
+    if key is not None:
+        order = pl.Series(key).arg_sort().to_numpy()
+        key_s = key[order]
+        return order, key_s[1:] == key_s[:-1]
+    minor = at * 16 + type_rank
+    order = np.lexsort((minor, lead))
+    key_s = minor[order]
+    return order, (key_s[1:] == key_s[:-1]) & (lead[order][1:] == lead[order][:-1])
 
 
 def _reference(source: Any, ev: dict[str, np.ndarray], codes: np.ndarray, rules: Rules,
