@@ -195,6 +195,35 @@ def test_random_histories_match_the_reference(tmp_path_factory, case):  # type: 
     assert_same(lines, RULES[preset], as_of, tmp_path_factory.mktemp("h"))
 
 
+def _instant(line: str) -> datetime:
+    try:
+        return datetime.fromisoformat(json.loads(line)["at"]).astimezone(UTC)
+    except Exception:  # bad lines go last
+        return datetime.max.replace(tzinfo=UTC)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(histories(), st.integers(0, 3))
+def test_time_ordered_histories_match_the_reference(tmp_path_factory, case, spread):  # type: ignore[no-untyped-def]
+    """A history written in time order takes the order step's packed sort: same-instant events
+    of one lead (rounded to `spread` hours, so there are many) must still come in type rank,
+    then id order."""
+    lines, as_of, preset = case
+    if spread:
+        def coarse(line: str) -> str:
+            try:
+                event = json.loads(line)
+                moment = datetime.fromisoformat(event["at"]).astimezone(UTC)
+            except Exception:
+                return line
+            event["at"] = moment.replace(minute=0, second=0, hour=moment.hour // spread * spread
+                                         ).isoformat()
+            return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+        lines = [coarse(line) for line in lines]
+    lines = sorted(lines, key=_instant)
+    assert_same(lines, RULES[preset], as_of, tmp_path_factory.mktemp("t"))
+
+
 def test_file_input_with_crlf_and_bad_lines(tmp_path: Path) -> None:
     lines = [
         '{"id":"1","type":"lead.created","at":"2026-07-08T10:00:00+09:00","lead":"L-1","source":"demo_request"}\r',
