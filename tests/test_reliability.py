@@ -693,8 +693,6 @@ def test_duplicated_out_of_order_and_late_delivery_ends_in_the_same_state(
 # =========================================================================== clock skew
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="product bug: an event stamped after the service's clock is stored "
-                                       "but never applied (no wake-up at its time)")
 def test_an_event_stamped_slightly_ahead_of_the_service_clock_is_applied_when_its_time_comes(store: Store) -> None:
     """A CRM whose clock runs one second ahead: the event is acknowledged (stored), so it must
     count once its instant has passed."""

@@ -272,3 +272,15 @@ def test_imported_history_is_picked_up_by_the_worker(store: Store) -> None:
     Worker(store).run_once(due)
     assert len(store.effects("L-H", kind="clock_breached")) == 1
     assert [r.recipient for r in outbox.list_rows(store) if "clock_breached" in r.dedupe_key] == ["sato"]
+
+
+def test_a_lead_stamped_ahead_of_our_clock_is_routed_when_its_time_comes(store: Store) -> None:
+    live = live_store(store)
+    ahead = T0 + timedelta(seconds=2)  # the CRM's clock runs two seconds fast
+    done = live.ingest([ev("lead.created", ahead, "L-F", source="demo_request")], T0, "api")
+    assert [e.lead for e in done.stored] == ["L-F"] and store.lead("L-F") is None
+    assert wakeups(store)["L-F"] == ahead
+    Worker(store, live=live).run_once(ahead)
+    lead = store.lead("L-F")
+    assert lead is not None and lead.owner == "sato"
+    assert next(c for c in lead.clocks if c.stage == "assignment").outcome == "met"

@@ -164,8 +164,7 @@ class Live:
             stored, duplicates = store.append_events(valid)
             touched = {e.lead for e in stored if e.lead}
             availability = [e for e in stored if e.type == "rep.availability"]
-            fresh = {e.lead for e in stored if e.type == "lead.created"}
-            settled = self._settle(touched, now, actor, fresh=fresh, availability=availability)
+            settled = self._settle(touched, now, actor, availability=availability)
         if self.wake is not None and stored:
             self.wake.set()
         if self.outbox_wake is not None and settled.messages:
@@ -219,7 +218,7 @@ class Live:
 
     # ------------------------------------------------------------------ the one write path
 
-    def _settle(self, leads: set[str], now: datetime, actor: str, *, fresh: set[str] = frozenset(),  # type: ignore[assignment]
+    def _settle(self, leads: set[str], now: datetime, actor: str, *,
                 availability: Sequence[Event] = (), flush_queue: bool = False,
                 extra: Sequence[Effect] = (), direct: dict[str, str] | None = None) -> Settled:
         store = self.store
@@ -253,6 +252,8 @@ class Live:
         policy_of: dict[str, Policy] = {}
         retry: set[str] = set()
         pending_leads = set(leads)
+        fresh: set[str] | None = None
+        future: dict[str, datetime] = {}  # leads' earliest events stamped after `now`
         assigned_events: list[Event] = []
 
         queued: list[Decision] = []
@@ -277,6 +278,11 @@ class Live:
             replayed = self._replay(pending_leads, versions, active, now, known, policy_of)
             states.update(replayed[0])
             effects.extend(replayed[1])
+            future.update(replayed[3])
+            if fresh is None:
+                # A lead is routed once: the first time it has a state (created by this delivery,
+                # or by an event stamped ahead of our clock whose time has now come).
+                fresh = {lead for lead in replayed[0] if lead not in before}
             pending_leads = set()
             new_assignments: list[Event] = []
             for lead_id, state in sorted(replayed[0].items()):
@@ -291,7 +297,7 @@ class Live:
                 if decision.rep is not None:
                     new_assignments.append(self._assignment_event(decision, now))
                     pending_leads.add(lead_id)
-            fresh = frozenset()  # type: ignore[assignment]
+            fresh = set()
             direct = None
             if new_assignments:
                 store.append_events(new_assignments)
@@ -320,8 +326,13 @@ class Live:
         wake: dict[str, datetime | None] = {}
         for lead_id, state in states.items():
             wake[lead_id] = now + RETRY if lead_id in retry else next_wakeup(state)
-        for lead_id in leads - set(states):  # claimed but gone (no events): nothing to wait for
+        for lead_id in leads - set(states):  # nothing has happened yet (or the lead is gone)
             wake.setdefault(lead_id, now + RETRY if lead_id in retry else None)
+        for lead_id, at in future.items():
+            # An event stamped ahead of our clock (a CRM clock running fast, a scheduled
+            # follow-up) is stored now and applied when its instant comes.
+            current = wake.get(lead_id)
+            wake[lead_id] = at if current is None else min(current, at)
         if router is not None:
             waiting = min((q.arrived_at for q in router.queue), default=None)
             wake[ROUTER] = next_queue_flush(router, waiting, active) if waiting and active else None
@@ -338,11 +349,15 @@ class Live:
 
     def _replay(self, leads: set[str], versions: dict[str, str | None], active: Policy | None,
                 now: datetime, known: set[str] | None, policy_of: dict[str, Policy],
-                ) -> tuple[dict[str, LeadState], list[Effect], dict[str, datetime | None]]:
+                ) -> tuple[dict[str, LeadState], list[Effect], dict[str, datetime | None], dict[str, datetime]]:
         events = self.store.events(leads=leads)
         by_version: dict[str, list[Event]] = {}
         last_assigned: dict[str, datetime | None] = {}
+        future: dict[str, datetime] = {}
         for event in events:
+            if event.at > now:
+                future.setdefault(event.lead, event.at)  # events come sorted by instant
+                continue
             version = versions.get(event.lead)
             policy = (self.policies.get(version) if version else None) or active
             if policy is None:
@@ -361,7 +376,7 @@ class Live:
             effects.extend(result.effects)
             if result.unknown_reps:
                 self.store.note_reps(result.unknown_reps)
-        return states, effects, last_assigned
+        return states, effects, last_assigned, future
 
     def _decide(self, state: LeadState, now: datetime, active: Policy | None, routing: bool,
                 fresh: set[str], router_state: Callable[[], RouterState | None],
