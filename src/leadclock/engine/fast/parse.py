@@ -155,6 +155,18 @@ def _pattern(kind: str) -> str:
 PATTERNS = {kind: _pattern(kind) for kind in TYPES}
 
 
+def _suffix_pattern(kind: str) -> str:
+    """The pattern from the timestamp's closing quote on: what comes before it (`{"id":"`, the
+    id, `","type":"<kind>","at":"` and the timestamp) is checked with numpy (_fast_rows)."""
+    lead = "" if kind == "rep.availability" else f',"lead":{_STR}'
+    return rf'^"{lead}{_body(kind)}\}}$'
+
+
+SUFFIX_PATTERNS = {kind: _suffix_pattern(kind) for kind in TYPES}
+# An id as the patterns accept it has none of these (and is not empty).
+_BAD_ID = r'["\\\x00-\x1f]'
+
+
 def _word(text: str) -> int:
     """The little-endian uint64 of the first 8 bytes of `text` (zero-padded)."""
     return int.from_bytes(text.encode()[:8].ljust(8, b"\0"), "little")
@@ -635,16 +647,39 @@ def _parse_chunk(chunk: Chunk, ctx: _Context
 # ---------------------------------------------------------------------------------- fast rows
 
 
+class _Words:
+    """Little-endian uint64 words at any byte offsets of a zero-padded buffer (`words[pos]`),
+    each put together from the two aligned words it spans: far cheaper to gather than from a
+    stride-1 view of the bytes."""
+
+    def __init__(self, aligned: np.ndarray) -> None:
+        self.aligned = aligned
+
+    def __getitem__(self, pos: np.ndarray) -> np.ndarray:
+        return self.run(pos, 1)[0]
+
+    def run(self, pos: np.ndarray, count: int) -> list[np.ndarray]:
+        """The words at pos, pos + 8, ..., pos + 8 * (count - 1)."""
+        pos = np.asarray(pos, dtype=np.int64)
+        q = pos >> 3
+        shift = ((pos & 7) << 3).astype(np.uint64)
+        back = _SIXTY_FOUR - shift  # a shift by 64 gives 0 in numpy
+        parts = [self.aligned[q + i] for i in range(count + 1)]
+        return [(parts[i] >> shift) | (parts[i + 1] << back) for i in range(count)]
+
+
+_SIXTY_FOUR = np.uint64(64)
+
+
 def _u64_view(data: bytes, padded: np.ndarray | None = None
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              ) -> tuple[np.ndarray, _Words, np.ndarray]:
     """Bytes, little-endian uint64 words at every byte offset of `data` (zero-padded), and the
     aligned words (word i is bytes 8i..8i+7)."""
     if padded is None or len(padded) < len(data) + _PAD or len(padded) % 8:
         padded = np.zeros(_round8(len(data) + _PAD), dtype=np.uint8)
         padded[:len(data)] = np.frombuffer(data, dtype=np.uint8)
-    words = np.ndarray(shape=(len(data) + 57,), dtype="<u8", buffer=padded, offset=0,
-                       strides=(1,))
-    return padded, words, padded.view("<u8")
+    aligned = padded.view("<u8")
+    return padded, _Words(aligned), aligned
 
 
 _FF = np.uint64(0xFF)
@@ -686,24 +721,57 @@ def _days(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
     return _DAYS[((year - 1900) * 16 + month) * 32 + day]
 
 
-def _timestamps(words: np.ndarray, padded: np.ndarray, pos: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """`"YYYY-MM-DDTHH:MM:SS+HH:MM"` at byte `pos` (the pattern fixed the layout) as µs UTC, and
-    whether the date exists (the pattern lets February 30th through)."""
-    w0, w1, w2 = words[pos], words[pos + 8], words[pos + 16]
-    last = (padded[pos + 24] & 15).astype(np.int64)
+def _mask(*index: int) -> int:
+    return sum(0xFF << (8 * i) for i in index)
+
+
+def _digits(word: np.ndarray, mask: int) -> np.ndarray:
+    """Whether the bytes of `word` under `mask` (0xFF bytes) are all ASCII digits."""
+    high = np.uint64(mask & 0xF0F0F0F0F0F0F0F0)
+    zeros = np.uint64(mask & 0x3030303030303030)
+    low = word & np.uint64(mask)
+    return ((low & high) == zeros) & (((low + np.uint64(mask & 0x0606060606060606)) & high)
+                                      == zeros)
+
+
+def _bytes_are(word: np.ndarray, values: dict[int, str]) -> np.ndarray:
+    mask = _mask(*values)
+    want = sum(ord(ch) << (8 * i) for i, ch in values.items())
+    return (word & np.uint64(mask)) == np.uint64(want)
+
+
+def _timestamps(words: _Words, padded: np.ndarray, pos: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`YYYY-MM-DDTHH:MM:SS+HH:MM` at byte `pos` as µs UTC; whether it has the pattern's form
+    (_TS: digits, separators and ranges); and whether the date exists (the form lets February
+    30th through)."""
+    w0, w1, w2 = words.run(pos, 3)
+    last = padded[pos + 24]
+    form = (_digits(w0, _mask(0, 1, 2, 3, 5, 6)) & _bytes_are(w0, {4: "-", 7: "-"})
+            & _digits(w1, _mask(0, 1, 3, 4, 6, 7)) & _bytes_are(w1, {2: "T", 5: ":"})
+            & _digits(w2, _mask(1, 2, 4, 5, 7)) & _bytes_are(w2, {0: ":", 6: ":"})
+            & ((last >= 48) & (last <= 57)))
+    sign = _byte(w2, 3)
+    form &= (sign == 43) | (sign == 45)  # "+" or "-"
+    last = (last & 15).astype(np.int64)
     p0, p1, p2 = _pairs(w0), _pairs(w1), _pairs(w2)
     year = _byte(p0, 0) * 100 + _byte(p0, 2)
-    days = _days(year, _byte(p0, 5), _byte(p1, 0))
-    seconds = days * 86400 + _byte(p1, 3) * 3600 + _byte(p1, 6) * 60 + _byte(p2, 1)
-    offset = _byte(p2, 4) * 3600 + ((_byte(w2, 7) & 15) * 10 + last) * 60
-    seconds -= np.where(_byte(w2, 3) == 45, -offset, offset)  # "-" is 45
-    return seconds * 1_000_000, days > -(2**39)
+    month, day = _byte(p0, 5), _byte(p1, 0)
+    hour, minute, second = _byte(p1, 3), _byte(p1, 6), _byte(p2, 1)
+    off_hour, off_minute = _byte(p2, 4), (_byte(w2, 7) & 15) * 10 + last
+    form &= ((year >= 1900) & (year <= 2199) & (month >= 1) & (month <= 12) & (day >= 1)
+             & (day <= 31) & (hour <= 23) & (minute <= 59) & (second <= 59) & (off_hour <= 23)
+             & (off_minute <= 59))
+    days = _days(np.where(form, year, 1970), np.where(form, month, 1), np.where(form, day, 1))
+    seconds = days * 86400 + hour * 3600 + minute * 60 + second
+    offset = off_hour * 3600 + off_minute * 60
+    seconds -= np.where(sign == 45, -offset, offset)  # "-" is 45
+    return seconds * 1_000_000, form, days > -(2**39)
 
 
-def _dates_valid(words: np.ndarray, pos: np.ndarray) -> np.ndarray:
+def _dates_valid(words: _Words, pos: np.ndarray) -> np.ndarray:
     """Whether `"YYYY-MM-DD"` at byte `pos` (years 1900-2999 by the pattern) is a real date."""
-    w0, w1 = words[pos], words[pos + 8]
+    w0, w1 = words.run(pos, 2)
     p0, p1 = _pairs(w0), _pairs(w1)
     year = _byte(p0, 0) * 100 + _byte(p0, 2)
     month = _byte(p0, 5)
@@ -713,7 +781,7 @@ def _dates_valid(words: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return good & (days > -(2**39))
 
 
-def _enum_codes(words: np.ndarray, pos: np.ndarray, name: str) -> np.ndarray:
+def _enum_codes(words: _Words, pos: np.ndarray, name: str) -> np.ndarray:
     keys, order, mask = _ENUMS[name]
     found = np.searchsorted(keys, words[pos] & mask)
     return order[np.minimum(found, len(keys) - 1)]
@@ -818,30 +886,53 @@ def _quote(aligned: np.ndarray, pos: np.ndarray) -> np.ndarray:
 def _fast_rows(lines: pl.Series, chunk: Chunk, starts: np.ndarray, lens: np.ndarray,
                slow: np.ndarray, out: dict[str, np.ndarray], ok: np.ndarray, ctx: _Context
                ) -> None:
-    """Fill `out` for the canonical lines and mark them in `ok`."""
+    """Fill `out` for the canonical lines and mark them in `ok`.
+
+    A line is canonical when PATTERNS[type] matches it. The patterns' common head, up to the
+    timestamp's closing quote, is checked here with numpy and on the (short) ids; the regular
+    expression only reads the rest (SUFFIX_PATTERNS), which is most of the cost."""
     vocab = ctx.vocab
     padded, words, aligned = _u64_view(chunk.data, chunk.padded)
-    p = _find(lines, '","type":"')
+    p = _find(lines, '","type":"')  # on a canonical line, just after the id
     cand = (p >= 8) & ~slow & (lens >= p + 40)
     at_key = np.where(cand, starts + p + _TYPE_AT, 0)
     key = words[at_key]
     found = np.minimum(np.searchsorted(_TYPE_WORDS[_TYPE_SORT], key), len(TYPES) - 1)
     types = np.where(cand & (_TYPE_WORDS[_TYPE_SORT][found] == key), _TYPE_SORT[found], -1)
+    # `{"id":"`, then the id: not empty (p >= 8), no quote, backslash or control character.
+    typed = types >= 0
+    where = np.flatnonzero(typed)
+    ident = _slice(lines.filter(pl.Series(typed)), np.full(len(where), 7, dtype=np.int64),
+                   p[where])
+    good = ~ident.str.contains(_BAD_ID).to_numpy() & _text_at(words, starts[where], '{"id":"')
+    ident = ident.cast(pl.Binary)
+    out["idh"][where] = ident.hash(HASH_SEEDS[0]).to_numpy()
+    out["idh2"][where] = ident.hash(HASH_SEEDS[1]).to_numpy() >> np.uint64(32)
+    del ident
+    types[where[~good]] = -1
     present = np.bincount(types[types >= 0], minlength=len(TYPES))
     lead_start = np.zeros(len(lines), dtype=np.int64)
     lead_end = np.zeros(len(lines), dtype=np.int64)
     valid_parts = []
     for code in np.flatnonzero(present).tolist():
         kind = TYPES[code]
-        mask = types == code
+        rows = np.flatnonzero(types == code)
+        rel_at = p[rows] + 10 + len(kind) + 8  # `","type":"` + type + `","at":"`
+        head = _text_at(words, starts[rows] + p[rows], f'","type":"{kind}","at":"')
+        at, form, real = _timestamps(words, padded, starts[rows] + rel_at)
+        head &= form
+        mask = np.zeros(len(lines), dtype=bool)
+        mask[rows[head]] = True
+        rows, rel_at, at, real = rows[head], rel_at[head], at[head], real[head]
+        if not len(rows):
+            continue
         sub = lines.filter(pl.Series(mask))
-        good = sub.str.contains(PATTERNS[kind]).fill_null(False).to_numpy()
+        good = _slice_from(sub, rel_at + 25).str.contains(SUFFIX_PATTERNS[kind]).fill_null(
+            False).to_numpy()
         if not good.any():
             continue
-        rows = np.flatnonzero(mask)[good]
+        rows, rel_at, at, real = rows[good], rel_at[good], at[good], real[good]
         sub = sub.filter(pl.Series(good))
-        rel_at = p[rows] + 10 + len(kind) + 8  # `","type":"` + type + `","at":"`
-        at, real = _timestamps(words, padded, starts[rows] + rel_at)
         real &= (at >= 0) & (at < _UTC_END_US)  # parse_event's 1970-2200 (UTC) bound: exact path
         fine = _extract(kind, sub, rows, starts[rows], lens[rows], rel_at + 35,
                         (words, padded, aligned), out, lead_end, ctx)
@@ -854,25 +945,39 @@ def _fast_rows(lines: pl.Series, chunk: Chunk, starts: np.ndarray, lens: np.ndar
     if not valid_parts:
         return
     valid = np.sort(np.concatenate(valid_parts))
-    sub = lines.filter(pl.Series(ok))
-    ident = _slice(sub, np.full(len(valid), 7, dtype=np.int64), p[valid]).cast(pl.Binary)
-    out["idh"][valid] = ident.hash(HASH_SEEDS[0]).to_numpy()
-    out["idh2"][valid] = ident.hash(HASH_SEEDS[1]).to_numpy() >> np.uint64(32)
-    del ident
     has_lead = out["type"][valid] != TYPE_CODE["rep.availability"]
     with_lead = valid[has_lead]
     if len(with_lead):
-        if not has_lead.all():
-            sub = sub.filter(pl.Series(has_lead))
+        mask = np.zeros(len(lines), dtype=bool)
+        mask[with_lead] = True
+        sub = lines.filter(pl.Series(mask))
         out["lead"][with_lead] = vocab.lead_codes(
             _slice(sub, lead_start[with_lead], lead_end[with_lead]))
+
+
+def _slice_from(sub: pl.Series, start: np.ndarray) -> pl.Series:
+    """Bytes from `start` (an ASCII byte) to the end of each line, as strings."""
+    frame = pl.DataFrame({"b": sub.cast(pl.Binary), "s": start})
+    return frame.select(pl.col("b").bin.slice(pl.col("s"))).to_series().cast(pl.String)
+
+
+def _text_at(words: _Words, pos: np.ndarray, text: str) -> np.ndarray:
+    """Whether the bytes of `text` sit at `pos`."""
+    raw = text.encode()
+    parts = words.run(pos, (len(raw) + 7) // 8)
+    out = np.ones(len(pos), dtype=bool)
+    for i, word in enumerate(parts):
+        piece = raw[8 * i:8 * i + 8]
+        mask = np.uint64((1 << (8 * len(piece))) - 1)
+        out &= (word & mask) == np.uint64(int.from_bytes(piece, "little"))
+    return out
 
 
 _CHANNEL_LEN = np.array([len(v) for v in CHANNEL_NAMES], dtype=np.int64)
 _STATUS_LEN = np.array([len(v) for v in EVENT_STATUSES], dtype=np.int64)
 
 
-def _word_is(words: np.ndarray, pos: np.ndarray, text: str) -> np.ndarray:
+def _word_is(words: _Words, pos: np.ndarray, text: str) -> np.ndarray:
     """Whether the (up to 8) bytes of `text` sit at `pos`."""
     size = len(text.encode())
     assert size <= 8
@@ -881,7 +986,7 @@ def _word_is(words: np.ndarray, pos: np.ndarray, text: str) -> np.ndarray:
 
 
 def _extract(kind: str, sub: pl.Series, rows: np.ndarray, starts: np.ndarray, lens: np.ndarray,
-             lead_at: np.ndarray, views: tuple[np.ndarray, np.ndarray, np.ndarray],
+             lead_at: np.ndarray, views: tuple[_Words, np.ndarray, np.ndarray],
              out: dict[str, np.ndarray], lead_end: np.ndarray, ctx: _Context) -> np.ndarray:
     """Type-specific values of validated lines `rows` (`sub`); False where the exact path must
     decide after all. Offsets: `starts` absolute, everything else relative to the line."""
@@ -972,7 +1077,7 @@ _MEMBER_STR = np.array([CREATED_MEMBERS[k] == "string" for k in _MEMBER_KEYS])
 _LOW4 = np.uint64(0xFFFFFFFF)
 
 
-def _created_walk(views: tuple[np.ndarray, np.ndarray, np.ndarray], nxt: np.ndarray
+def _created_walk(views: tuple[_Words, np.ndarray, np.ndarray], nxt: np.ndarray
                   ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The members of validated lead.created lines after `source` (`nxt`: the absolute offset
     just after its closing quote): per key, whether each line has it and the absolute [begin,
