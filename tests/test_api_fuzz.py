@@ -41,7 +41,7 @@ from typing import Any
 import psycopg
 import pytest
 import schemathesis
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from psycopg import sql
@@ -51,6 +51,13 @@ from sqlalchemy import update
 from sqlalchemy.engine import make_url
 
 from leadclock.api import ApiSettings, create_app, create_token
+from leadclock.api.webhooks import (
+    GENERIC_SIGNATURE,
+    HUBSPOT_SIGNATURE,
+    HUBSPOT_TIMESTAMP,
+    generic_signature,
+    hubspot_signature,
+)
 from leadclock.engine.events import LEAD_OPTIONAL
 from leadclock.notify.channels.inapp import InAppChannel
 from leadclock.notify.outbox import OutboxRow
@@ -82,6 +89,54 @@ SETTINGS = settings(
 # --------------------------------------------------------------------------- the app under test
 
 
+SIGN = "x-fuzz-sign"  # a request carrying this header is signed as its webhook sender would sign it
+
+
+class Signing:
+    """The app, behind a test-only ASGI wrapper that signs the webhook requests marked with SIGN
+    (HubSpot v3, or the generic HMAC) over the body as sent, so fuzzed deliveries get past the
+    signature check into parsing and ingest. Unmarked ones keep the signature headers the fuzzer
+    made up (and are refused with 401)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        headers = scope.get("headers", []) if scope["type"] == "http" else []
+        if not any(name == SIGN.encode() for name, _ in headers):
+            await self.app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        secrets = self.app.state.leadclock.settings
+        kept = [(n, v) for n, v in headers if n.decode("latin-1").lower() not in SIGNED_HEADERS]
+        if scope["path"] == "/webhooks/hubspot":
+            stamp = str(int(NOW.timestamp() * 1000))
+            url = str(Request(scope).url)  # what the route signs against
+            kept += [(HUBSPOT_SIGNATURE.lower().encode(),
+                      hubspot_signature(secrets.hubspot_client_secret, scope["method"], url, body, stamp).encode()),
+                     (HUBSPOT_TIMESTAMP.lower().encode(), stamp.encode())]
+        else:
+            kept.append((GENERIC_SIGNATURE.lower().encode(),
+                         generic_signature(secrets.generic_webhook_secret, body).encode()))
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app({**scope, "headers": kept}, replay, send)
+
+
+SIGNED_HEADERS = {SIGN, HUBSPOT_SIGNATURE.lower(), HUBSPOT_TIMESTAMP.lower(), GENERIC_SIGNATURE.lower()}
+
+
 @dataclass
 class World:
     app: FastAPI
@@ -89,6 +144,10 @@ class World:
     tokens: dict[str, str]  # "admin" / "rep" -> plaintext
     real: dict[str, list[Any]]  # path parameter -> values naming seeded objects
     turn: Iterator[int] = field(default_factory=itertools.count)
+    asgi: Signing = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.asgi = Signing(self.app)
 
     def headers(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -205,10 +264,11 @@ def _document() -> dict[str, Any]:
 # cases to its own seeded app with `case.call(app=...)`. (`schemathesis.pytest.from_fixture` would
 # load it from a fixture, but under pytest 9.2 it fails: it sets `request.node._nodeid`.)
 DOCUMENT = _document()
-# Batches repeat the event schema per item: their coverage cases (over a thousand) would only
-# repeat POST /events's, so they are fuzzed only.
-schema = schemathesis.openapi.from_dict(DOCUMENT, config=schemathesis.Config.from_dict(
-    {"operations": [{"include-path": "/events:batch", "phases": {"coverage": {"enabled": False}}}]}))
+# Batches repeat the event schema per item: their coverage cases (over a thousand each) would
+# only repeat POST /events's, so they are fuzzed only.
+schema = schemathesis.openapi.from_dict(DOCUMENT, config=schemathesis.Config.from_dict({"operations": [
+    {"include-path": path, "phases": {"coverage": {"enabled": False}}}
+    for path in ("/events:batch", "/webhooks/generic")]}))
 # The rep and PostgreSQL runs fuzz only: the coverage phase's thousands of boundary cases run once.
 quick = schemathesis.openapi.from_dict(DOCUMENT, config=schemathesis.Config.from_dict(
     {"phases": {"coverage": {"enabled": False}}}))
@@ -279,7 +339,7 @@ def _aim(world: World, case: Any) -> None:
         values = world.real.get(name)
         if values:
             case.path_parameters[name] = values[pick % len(values)]
-    if case.method.upper() == "POST" and case.operation.path in ("/events", "/events:batch"):
+    if case.method.upper() == "POST" and case.operation.path in ("/events", "/events:batch", "/webhooks/generic"):
         body = case.body
         items = body if isinstance(body, list) else (body.get("events", [body]) if isinstance(body, dict) else [])
         for n, item in enumerate(items if isinstance(items, list) else []):
@@ -303,9 +363,12 @@ def _run(world: World, case: Any, who: str) -> None:
         STATS[(who, case.operation.label, "skipped")] += 1
         return
     _aim(world, case)
+    headers = world.headers(who)
+    if case.operation.path.startswith("/webhooks/") and next(world.turn) % 2 == 0:
+        headers[SIGN] = "1"
     started = time.perf_counter()
     try:
-        response = case.call(app=world.app, headers=world.headers(who))
+        response = case.call(app=world.asgi, headers=headers)
     finally:
         if case.operation.path == "/tokens/{token_id}":
             _restore_tokens(world)
@@ -451,6 +514,16 @@ def test_the_documented_event_body_can_be_generated_and_matches_the_contract() -
 
     draw()
     assert drawn and all(isinstance(b, dict) and b["type"] in variants for b in drawn)
+
+
+def test_webhook_bodies_are_documented() -> None:
+    # Was: no requestBody at all, so /docs showed nothing and a fuzzer sent empty deliveries.
+    paths = DOCUMENT["paths"]
+    hubspot = paths["/webhooks/hubspot"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert hubspot["type"] == "array" and "occurredAt" in hubspot["items"]["required"]
+    generic = paths["/webhooks/generic"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    batch = paths["/events:batch"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert generic["oneOf"][1:] == batch["oneOf"]
 
 
 def test_an_escalation_value_must_be_a_number_and_roles_not_empty(api: Api) -> None:

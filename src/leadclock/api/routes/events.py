@@ -50,14 +50,14 @@ def documented_event_schema(contract: dict[str, Any]) -> dict[str, Any]:
     return {"title": contract.get("title", "event"), "oneOf": variants}
 
 
-_EVENT_SCHEMA = documented_event_schema(json_schema())
-_EVENT_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": _EVENT_SCHEMA}}}}
-_BATCH_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-    "oneOf": [
-        {"type": "array", "items": _EVENT_SCHEMA, "minItems": 1, "maxItems": 1000},
-        {"type": "object", "required": ["events"],
-         "properties": {"events": {"type": "array", "items": _EVENT_SCHEMA, "minItems": 1, "maxItems": 1000}}},
-    ]}}}}}
+EVENT_SCHEMA = documented_event_schema(json_schema())
+BATCH_SCHEMA = {"oneOf": [
+    {"type": "array", "items": EVENT_SCHEMA, "minItems": 1, "maxItems": 1000},
+    {"type": "object", "required": ["events"],
+     "properties": {"events": {"type": "array", "items": EVENT_SCHEMA, "minItems": 1, "maxItems": 1000}}},
+]}
+_EVENT_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": EVENT_SCHEMA}}}}
+_BATCH_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": BATCH_SCHEMA}}}}
 
 
 async def _body(request: Request) -> Any:

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from leadclock.api.context import AppContext, decode_json, get_context, rate_limit
 from leadclock.api.errors import ApiError
 from leadclock.api.ingesting import ItemResult, batch_answer, ingest
+from leadclock.api.routes.events import BATCH_SCHEMA, EVENT_SCHEMA
 from leadclock.api.webhooks import (
     GENERIC_SIGNATURE,
     HUBSPOT_SIGNATURE,
@@ -27,6 +28,25 @@ from leadclock.api.webhooks import (
 )
 
 router = APIRouter(tags=["webhooks"])
+
+# What a delivery carries, for /docs and for tools that generate requests from the document. Items
+# are judged one by one (a bad one is "rejected" in a 200), as on /events:batch.
+_HUBSPOT_EVENT = {"type": "object", "required": ["subscriptionType", "objectId", "eventId", "occurredAt"],
+                  "properties": {
+                      "subscriptionType": {"type": "string", "examples": ["contact.creation", "contact.propertyChange"]},
+                      "objectId": {"type": ["integer", "string"]},
+                      "eventId": {"type": ["integer", "string"]},
+                      "occurredAt": {"type": "integer", "description": "milliseconds since the epoch"},
+                      "portalId": {"type": ["integer", "string"]},
+                      "propertyName": {"type": "string"},
+                      "propertyValue": {"type": ["string", "number", "null"]},
+                      "properties": {"type": "object"},
+                  }}
+_HUBSPOT_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "array", "items": _HUBSPOT_EVENT, "minItems": 1, "maxItems": 1000}}}}}
+_GENERIC_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "oneOf": [EVENT_SCHEMA, *BATCH_SCHEMA["oneOf"]],
+}}}}}
 
 
 def _limit(context: AppContext, request: Request, name: str) -> None:
@@ -53,7 +73,7 @@ def _signed_url(request: Request, public: str | None) -> str:
 
 
 @router.post("/webhooks/hubspot", summary="HubSpot contact events, verified with the v3 signature",
-             openapi_extra={"parameters": [
+             openapi_extra={**_HUBSPOT_BODY, "parameters": [
                  {"name": HUBSPOT_SIGNATURE, "in": "header", "required": True, "schema": {"type": "string"}},
                  {"name": HUBSPOT_TIMESTAMP, "in": "header", "required": True, "schema": {"type": "string"}},
              ]})
@@ -87,7 +107,7 @@ async def hubspot(request: Request, context: Annotated[AppContext, Depends(get_c
 
 
 @router.post("/webhooks/generic", summary="Our event JSON (one or a list), signed with HMAC-SHA256",
-             openapi_extra={"parameters": [
+             openapi_extra={**_GENERIC_BODY, "parameters": [
                  {"name": GENERIC_SIGNATURE, "in": "header", "required": True,
                   "schema": {"type": "string", "example": "sha256=<hex>"}},
              ]})
