@@ -313,18 +313,6 @@ def rejected_items_name_their_field(ctx: Any, response: Any, case: Any) -> bool 
 CHECKS = [not_a_server_error, response_schema_conformance, error_shape, rejected_items_name_their_field]
 
 
-def known_outside_bug(case: Any) -> str | None:
-    """Inputs that hit a known bug outside the API package (reported; each has a strict xfail
-    below), skipped so the fuzzer keeps looking for new ones. Drop an entry when its xfail passes."""
-    if case.method.upper() == "POST" and case.operation.path in ("/events", "/events:batch", "/webhooks/generic"):
-        body = case.body
-        items = body if isinstance(body, list) else (body.get("events", [body]) if isinstance(body, dict) else [])
-        if isinstance(items, list) and any(isinstance(i, dict) and isinstance(i.get("type"), list | dict)
-                                           for i in items):
-            return "engine.events.parse_event: an unhashable `type` is a TypeError (500)"
-    return None
-
-
 def _aim(world: World, case: Any) -> None:
     """Every other valid case: path parameters naming seeded objects, events at a real instant
     about a seeded lead (or a new one). Invalid cases are left as generated."""
@@ -359,9 +347,6 @@ def _restore_tokens(world: World) -> None:
 
 
 def _run(world: World, case: Any, who: str) -> None:
-    if known_outside_bug(case):
-        STATS[(who, case.operation.label, "skipped")] += 1
-        return
     _aim(world, case)
     headers = world.headers(who)
     if case.operation.path.startswith("/webhooks/") and next(world.turn) % 2 == 0:
@@ -541,8 +526,6 @@ def test_an_escalation_value_must_be_a_number_and_roles_not_empty(api: Api) -> N
     assert ok.status_code == 201 and ok.json()["effects"][0]["detail"]["value"] == 250000
 
 
-@pytest.mark.xfail(strict=True, reason="engine.events.parse_event: `kind not in EVENT_TYPES` raises TypeError "
-                                       "for a list/dict `type` (outside the API package; reported)")
 def test_an_event_type_that_is_a_list_is_refused_not_a_500(api: Api) -> None:
     api.client.post("/policies", content=preset_text("b2b-saas"),
                     headers={**api.headers, "Content-Type": "text/yaml"})

@@ -118,6 +118,8 @@ def parse_event(obj: Any) -> Event:
     if not isinstance(obj["id"], str | int) or isinstance(obj["id"], bool) or obj["id"] == "":
         raise EventError("id", "must be a non-empty string")
     kind = obj["type"]
+    if not isinstance(kind, str):
+        raise EventError("type", f"must be a string, one of: {', '.join(sorted(EVENT_TYPES))}")
     if kind not in EVENT_TYPES:
         raise EventError("type", f"unknown event type {kind!r}; known: {', '.join(sorted(EVENT_TYPES))}")
     at = parse_time(obj["at"])
