@@ -342,6 +342,22 @@ def _keyed(lead: np.ndarray, at: np.ndarray, type_rank: np.ndarray, n_leads: int
     return order, (key_s[1:] == key_s[:-1]) & (lead[order][1:] == lead[order][:-1])
 
 
+def _lexsort2(minor: np.ndarray, major: np.ndarray) -> np.ndarray:
+    """np.lexsort((minor, major)) (stable) for non-negative integers, by one sort of packed
+    (major, minor, position) integers when they fit in 63 bits."""
+    n = len(major)
+    if n:
+        low = int(minor.min())
+        bits_i = max(1, (n - 1).bit_length())
+        bits_m = (int(minor.max()) - low).bit_length()
+        if int(major.min()) >= 0 and int(major.max()).bit_length() + bits_m + bits_i <= 63:
+            packed = ((major.astype(np.int64) << (bits_m + bits_i))
+                      | ((minor.astype(np.int64) - low) << bits_i) | np.arange(n))
+            packed.sort()
+            return packed & ((1 << bits_i) - 1)
+    return np.lexsort((minor, major))
+
+
 def _reference(source: Any, ev: dict[str, np.ndarray], codes: np.ndarray, rules: Rules,
                when: int | None) -> dict[int, LeadState]:
     """The reference engine on the leads the port leaves to it, from their original lines."""
@@ -370,7 +386,7 @@ def _assemble(m: Any, facts: dict[str, np.ndarray], reference: dict[int, LeadSta
     n_leads = len(m.leads)
     keep = ~m.complex[c["lead"]] if len(c["lead"]) else np.zeros(0, dtype=bool)
     rows = np.flatnonzero(keep)
-    rows = rows[np.lexsort((c["order"][rows], c["lead"][rows]))]
+    rows = rows[_lexsort2(c["order"][rows], c["lead"][rows])]
     breached = facts["outcome"] == 1
     within = np.bincount(c["lead"][breached], minlength=n_leads) == 0
     simple = np.flatnonzero(~m.complex)
@@ -488,6 +504,8 @@ class ClockSource:
 
     def _order(self) -> np.ndarray:
         rows = self.rows
+        if not self.reference:  # the port's clocks alone, already in order
+            return np.arange(len(rows))
         c = self.machine.clocks
         lead = np.concatenate([c["lead"][rows].astype(np.int64),
                                np.array([r[0] for r in self.reference], dtype=np.int64)])

@@ -249,6 +249,19 @@ def leads_frame(m: Machine, within: np.ndarray, rows: np.ndarray) -> pl.DataFram
 # ---------------------------------------------------------------------------------- summary
 
 
+def _median(values: np.ndarray) -> float:
+    """statistics.median of float values (no NaN) by partition instead of a sort."""
+    zeros = values[values == 0]
+    if np.signbit(zeros).any():  # -0.0 and 0.0 tie: let the sort's order decide
+        return float(statistics.median(values.tolist()))
+    n = len(values)
+    half = n // 2
+    if n % 2:
+        return float(np.partition(values, half)[half])
+    low, high = np.partition(values, (half - 1, half))[[half - 1, half]].tolist()
+    return (low + high) / 2
+
+
 def _pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 2) if whole else None
 
@@ -308,7 +321,7 @@ def summarize_arrays(*, n_leads: int, lead_source: np.ndarray, source_names: lis
         "first_contact_business_seconds": {
             "count": len(values),
             "average": round(math.fsum(values) / len(values), 1) if values else None,
-            "median": round(statistics.median(values), 1) if values else None,
+            "median": round(_median(first), 1) if values else None,
         },
         "by_stage": {
             stage: {**_rate(int(row[0]), int(row[1])), "open": int(row[2]), "cancelled": int(row[3])}
