@@ -174,9 +174,10 @@ def json_schema() -> dict[str, Any]:
         props: dict[str, Any] = {"type": {"const": kind}}
         for name, field_kind in {**required, **optional}.items():
             props[name] = {"type": field_kind}
+        needs = sorted(required) if kind in LEAD_OPTIONAL else sorted({*required, "lead"})
         variants.append({
             "if": {"properties": {"type": {"const": kind}}},
-            "then": {"required": sorted(required), "properties": props},
+            "then": {"required": needs, "properties": props},
         })
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -188,7 +189,7 @@ def json_schema() -> dict[str, Any]:
             "id": {"type": ["string", "integer"]},
             "type": {"enum": sorted(EVENT_TYPES)},
             "at": {"type": "string", "format": "date-time"},
-            "lead": {"type": "string"},
+            "lead": {"type": "string", "minLength": 1},
             "channel": {"enum": sorted(CHANNELS)},
             "outcome": {"enum": sorted(OUTCOMES)},
         },
