@@ -134,10 +134,9 @@ class Engine:
         self.source = np.full(n_leads, NONE, dtype=np.int64)
         self.source[lc] = source_rank[src_codes]
         self.tier = np.full(n_leads, NONE, dtype=np.int64)
-        tiers = _start_tiers(rules, ev["line"][created], src_codes, b[created],
-                             ev["score"][created], src_words, tier_words, words,
-                             created_table or {}, created_events or {})
-        self.tier[lc] = [tier_index[t] if t is not None else NONE for t in tiers]
+        self.tier[lc] = _start_tiers(rules, ev["line"][created], src_codes, b[created],
+                                     ev["score"][created], src_words, tier_words, words,
+                                     created_table or {}, created_events or {}, tier_index)
         self.complex = np.zeros(n_leads, dtype=bool)
         self.complex[self.lead[ev["exotic"]]] = True
         # Rules as tables over (source, tier + 1).
@@ -498,25 +497,30 @@ class Engine:
 def _start_tiers(rules: Rules, lines: np.ndarray, src_codes: np.ndarray, given: np.ndarray,
                  scores: np.ndarray, src_words: list[str], tier_words: list[str],
                  words: dict[str, list[str]], created: dict[str, np.ndarray],
-                 created_events: dict[int, Any]) -> list[str | None]:
+                 created_events: dict[int, Any], tier_index: dict[str, int]) -> np.ndarray:
     """rules.tiering.tier(data, source) of each lead.created (core._on_created), per distinct
     input: the score of scoring.rules._attribute_changes is a sum over the policy's plan (one
     term per attribute value) and its negative flags (from the email domain and the title on a
-    canonical line), so each term is decided once per distinct value."""
+    canonical line), so each term is decided once per distinct value. As codes of `tier_index`
+    (NONE: no tier)."""
     tiering = rules.tiering
     c = tiering.compiled
     policy = rules.policy
     n = len(lines)
-    out: list[str | None] = [None] * n
+    out = np.full(n, NONE, dtype=np.int64)
     if not n:
         return out
+
+    def code(tier: str | None) -> int:
+        return tier_index[tier] if tier is not None else NONE
+
     exact = np.zeros(n, dtype=bool)
     if created_events:
         for i, line in enumerate(lines.tolist()):
             event = created_events.get(line)
             if event is not None:
                 exact[i] = True
-                out[i] = tiering.tier(event.data, event.data["source"])
+                out[i] = code(tiering.tier(event.data, event.data["source"]))
     fast = np.flatnonzero(~exact)
     if not len(fast):
         return out
@@ -556,9 +560,8 @@ def _start_tiers(rules: Rules, lines: np.ndarray, src_codes: np.ndarray, given: 
     decided[rest] = frame.join(distinct.with_columns(k=pl.Series(codes, dtype=pl.Int64)),
                                on=["s", "v"], how="left", maintain_order="left"
                                ).get_column("k").to_numpy()
-    table = np.array(results, dtype=object)
-    for i, t in zip(fast.tolist(), table[decided].tolist(), strict=True):
-        out[i] = t
+    table = np.array([code(t) for t in results], dtype=np.int64)
+    out[fast] = table[decided]
     return out
 
 

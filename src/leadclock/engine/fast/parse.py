@@ -902,9 +902,10 @@ def _fast_rows(lines: pl.Series, chunk: Chunk, starts: np.ndarray, lens: np.ndar
     # `{"id":"`, then the id: not empty (p >= 8), no quote, backslash or control character.
     typed = types >= 0
     where = np.flatnonzero(typed)
-    ident = _slice(lines.filter(pl.Series(typed)), np.full(len(where), 7, dtype=np.int64),
-                   p[where])
-    good = ~ident.str.contains(_BAD_ID).to_numpy() & _text_at(words, starts[where], '{"id":"')
+    some = lines.filter(pl.Series(typed))
+    ident = _slice(some, np.full(len(where), 7, dtype=np.int64), p[where])
+    good = ~ident.str.contains(_BAD_ID).to_numpy() & some.str.starts_with('{"id":"').to_numpy()
+    del some
     ident = ident.cast(pl.Binary)
     out["idh"][where] = ident.hash(HASH_SEEDS[0]).to_numpy()
     out["idh2"][where] = ident.hash(HASH_SEEDS[1]).to_numpy() >> np.uint64(32)
@@ -918,7 +919,10 @@ def _fast_rows(lines: pl.Series, chunk: Chunk, starts: np.ndarray, lens: np.ndar
         kind = TYPES[code]
         rows = np.flatnonzero(types == code)
         rel_at = p[rows] + 10 + len(kind) + 8  # `","type":"` + type + `","at":"`
-        head = _text_at(words, starts[rows] + p[rows], f'","type":"{kind}","at":"')
+        # `","type":"` is at p (found there) and bytes 13..20 are the type key: the rest
+        head = (_text_at(words, starts[rows] + p[rows] + 10, kind[:3])
+                & _text_at(words, starts[rows] + p[rows] + 21,
+                           f'","type":"{kind}","at":"'[21:]))
         at, form, real = _timestamps(words, padded, starts[rows] + rel_at)
         head &= form
         mask = np.zeros(len(lines), dtype=bool)
