@@ -194,6 +194,18 @@ def _masked(values: pl.Series, mask: np.ndarray, empty: str | None) -> pl.Series
                      .otherwise(pl.lit(empty, dtype=pl.String))).to_series()
 
 
+def _only(text: Any, values: np.ndarray, mask: np.ndarray) -> pl.Series:
+    """text(values) where `mask`, null elsewhere; only the masked values are formatted."""
+    if mask.all():
+        return text(values)
+    if not mask.any():
+        return pl.Series([None] * len(values), dtype=pl.String)
+    part = text(values[mask])
+    index = pl.select(pl.when(pl.lit(pl.Series(mask)))
+                      .then(pl.lit(pl.Series(np.cumsum(mask) - 1)))).to_series()
+    return part.gather(index)
+
+
 def clocks_frame(m: Machine, facts: dict[str, np.ndarray], rows: np.ndarray,
                  version: str, empty: str | None = "") -> pl.DataFrame:
     """clocks.csv rows for the clocks `rows` (indexes into the clock table); an empty value is
@@ -429,10 +441,10 @@ def clocks_csv_frame(m: Machine, facts: dict[str, np.ndarray], rows: np.ndarray,
         "rep": names.gather(np.where(owner > 0, owner, 0)),
         "started_at": iso_text(c["start"][rows]),
         "due_at": iso_text(facts["due"][rows]),
-        "max_at": _masked(iso_text(facts["max"][rows]), has_max, None),
-        "stopped_at": _masked(iso_text(c["stop"][rows]), stopped, None),
+        "max_at": _only(iso_text, facts["max"][rows], has_max),
+        "stopped_at": _only(iso_text, c["stop"][rows], stopped),
         "outcome_exceeded": pairs.gather(facts["outcome"][rows] * 2
                                          + facts["exceeded"][rows].astype(np.int64)),
-        "business_seconds": _masked(seconds_text(facts["busy_us"][rows]), stopped, None),
+        "business_seconds": _only(seconds_text, facts["busy_us"][rows], stopped),
         "tail": tail,
     })
