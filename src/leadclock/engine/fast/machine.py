@@ -243,20 +243,22 @@ class Engine:
         if busy.any():  # the reference would keep two clocks of this stage running
             self.complex[ld[busy]] = True
         idx = self._alloc(len(ld))
+        new = slice(int(idx[0]), int(idx[-1]) + 1)  # the new rows are contiguous
         c = self.c
-        c["lead"][idx] = ld
-        c["stage"][idx] = stage
-        c["seq"][idx] = self.count[stage, ld]
-        self.count[stage, ld] += 1
-        c["owner"][idx] = owner
-        c["start"][idx] = at
-        c["stop"][idx] = 0
-        c["stopped"][idx] = False
-        c["cancel"][idx] = False
-        c["rule"][idx] = rule
-        c["order"][idx] = k * 8 + sub
-        c["tpl"][idx] = R_NONE
-        c["ra"][idx] = c["rb"][idx] = c["rc"][idx] = 0
+        c["lead"][new] = ld
+        c["stage"][new] = stage
+        seq = self.count[stage, ld]
+        c["seq"][new] = seq
+        self.count[stage, ld] = seq + 1
+        c["owner"][new] = owner
+        c["start"][new] = at
+        c["stop"][new] = 0
+        c["stopped"][new] = False
+        c["cancel"][new] = False
+        c["rule"][new] = rule
+        c["order"][new] = k * 8 + sub
+        c["tpl"][new] = R_NONE
+        c["ra"][new] = c["rb"][new] = c["rc"][new] = 0
         self.slot[stage, ld] = idx
         return ld, idx
 
