@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -646,9 +648,12 @@ class Policy(TextModel):
     routing: Routing = Field(default_factory=lambda: _routing_default())
     lifecycle: Lifecycle = Field(default_factory=lambda: _lifecycle_default())
 
-    @property
+    @cached_property
     def version(self) -> str:
-        """Stable content hash: the same settings give the same version wherever they came from."""
+        """Stable content hash: the same settings give the same version wherever they came from.
+
+        Cached: the model is frozen, and the live path asks for it a dozen times per event (it
+        costs a full dump and a hash)."""
         canonical = json.dumps(
             self.model_dump(mode="json", exclude={"name", "preset"}),
             sort_keys=True,
@@ -656,6 +661,12 @@ class Policy(TextModel):
             separators=(",", ":"),
         )
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Policy:
+        """A copy; with `update` the settings change, so the cached version must go."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("version", None)
+        return copied
 
     def tier_order(self) -> list[str]:
         """Tier names from the most to the least urgent (the order they are written in)."""
