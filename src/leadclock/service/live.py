@@ -246,7 +246,9 @@ class Live:
         versions = {lead: row[2] for lead, row in before.items()}
         roster = store.reps()
         known = {r.id for r in roster if r.known} or None
-        old_clocks = {c.key: c for c in store.clocks(leads=leads)} if leads else {}
+        # For the audit of changed outcomes; a lead stored for the first time has none.
+        known_leads = [lead for lead in leads if lead in before]
+        old_clocks = {c.key: c for c in store.clocks(leads=known_leads)} if known_leads else {}
         states: dict[str, LeadState] = {}
         effects: list[Effect] = list(extra)
         policy_of: dict[str, Policy] = {}

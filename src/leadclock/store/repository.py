@@ -259,6 +259,7 @@ class Store:
         # The store stamps received_at / updated_at; tests pass a frozen clock.
         self._now = now or (lambda: datetime.now(UTC))
         self._ambient = threading.local()  # the connection of this thread's `transaction()`
+        self._reps_stored: set[str] = set()
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
@@ -284,6 +285,14 @@ class Store:
         self.engine = create_engine(self.url, **options)
         if self.dialect == "sqlite":
             self._set_up_sqlite(wal=not memory)
+
+        @event.listens_for(self.engine, "commit")
+        def _on_commit(connection: Connection) -> None:
+            self._reps_stored.update(connection.info.pop("leadclock_reps", ()))
+
+        @event.listens_for(self.engine, "rollback")
+        def _on_rollback(connection: Connection) -> None:
+            connection.info.pop("leadclock_reps", None)
 
     def _set_up_sqlite(self, *, wal: bool) -> None:
         @event.listens_for(self.engine, "connect")
@@ -912,11 +921,16 @@ class Store:
             self._note_reps(connection, set(rep_ids))
 
     def _note_reps(self, connection: Connection, rep_ids: set[str]) -> None:
+        # Reps are never deleted, so one this process has seen stored needs no statement (the
+        # live path names a rep in almost every event).
+        rep_ids = rep_ids - self._reps_stored
         if rep_ids:
             connection.execute(
                 self._insert(_reps).on_conflict_do_nothing(index_elements=[_reps.c.id]),
                 [{"id": rep, "known": False} for rep in sorted(rep_ids)],
             )
+            # Remembered only once the transaction commits (a rollback would undo the insert).
+            connection.info.setdefault("leadclock_reps", set()).update(rep_ids)
 
 
 def open_store(db: str | os.PathLike[str] | None = None, *, upgrade: bool = True) -> Store:
