@@ -871,11 +871,15 @@ def _scan(aligned: np.ndarray, pos: np.ndarray, targets: tuple[np.ndarray, ...]
     out = (q << 3) + np.where(first, 0, 8) + _lowest(t)
     todo = np.flatnonzero(t == 0)
     q = q[todo] + 2
-    while len(todo):
-        t = _hits(aligned[q], targets, None)
+    while len(todo):  # two words at a time
+        t0 = _hits(aligned[q], targets, None)
+        t1 = _hits(aligned[q + 1], targets, None)
+        first = t0 != 0
+        t = np.where(first, t0, t1)
         hit = t != 0
-        out[todo[hit]] = (q[hit] << 3) + _lowest(t[hit])
-        todo, q = todo[~hit], q[~hit] + 1
+        found = np.flatnonzero(hit)
+        out[todo[found]] = (q[found] << 3) + np.where(first[found], 0, 8) + _lowest(t[found])
+        todo, q = todo[~hit], q[~hit] + 2
     return out
 
 
