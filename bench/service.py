@@ -935,7 +935,9 @@ def main() -> int:
             procs.stop(child)
 
         # ---------------------------------------------------------------- set-up: open clocks
-        n_far = max(0, open_target - n_fast)
+        # The batch phase adds routed far-deadline leads too: the set-up leaves room for them so
+        # that the breach phase starts near `open_target` open clocks (topped up before it).
+        n_far = max(0, open_target - n_fast - repeat * n_batches * 1000)
         far: list[Lead] = [(f"far-{i:06d}", None, None, "bench_slow") for i in range(n_far)]
         setup_seconds = bulk_load(url, far, args.loaders)
         print(f"\nset-up: {n_far:,} far-deadline leads (routed) through Live.ingest in {args.loaders} process(es) "
@@ -1019,6 +1021,11 @@ def main() -> int:
 
         # ---------------------------------------------------------------- 4. breach latency
         pace = n_far / setup_seconds if n_far and setup_seconds else 200.0
+        short = open_target - n_fast - db.open_clocks()
+        if short > 0:
+            more: list[Lead] = [(f"fill-{i:06d}", None, None, "bench_slow") for i in range(short)]
+            took = bulk_load(url, more, args.loaders)
+            print(f"\nset-up: {short:,} more far-deadline leads through Live.ingest in {took:.0f} s (not a measurement)")
         breach = breach_phase(db, url, hook_port, worker.pid, profiler, "fast", n_fast, window, pace, args.loaders)
         if breach.restarted:
             print("  (the PostgreSQL server restarted during the breach phase - another user of this server; repeating it)")
