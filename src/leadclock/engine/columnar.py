@@ -229,9 +229,10 @@ def _order(source: Any, cols: dict[str, np.ndarray], rows: np.ndarray, leads: pl
     rank = np.empty(len(leads), dtype=np.int64)
     rank[by_name] = np.arange(len(leads))
     leads = leads.gather(by_name)
-    lead = rank[cols["lead"][rows]]
-    at = cols["at"][rows]
-    type_rank = RANKS[cols["type"][rows]]
+    everything = len(rows) == len(cols["lead"])  # rows == arange: no gathers needed
+    lead = rank[cols["lead"] if everything else cols["lead"][rows]]
+    at = cols["at"] if everything else cols["at"][rows]
+    type_rank = RANKS[cols["type"] if everything else cols["type"][rows]]
     # event_order = (at, type rank, id) within a lead. The id only matters between events of
     # one lead at the same instant and rank, which are rare, so it is compared only there.
     ordered, tie, sorted_lead = _time_ordered(lead, at, type_rank)
@@ -252,7 +253,7 @@ def _order(source: Any, cols: dict[str, np.ndarray], rows: np.ndarray, leads: pl
             names = [ids[n] for n in cols["line"][rows[group]].tolist()]
             order[begin:end] = group[sorted(range(len(group)), key=names.__getitem__)]
     del tie
-    sel = rows[order]
+    sel = order if everything else rows[order]
     ev = {name: cols[name][sel] for name in _EVENT_COLUMNS if name != "lead"}
     ev["lead"] = sorted_lead if sorted_lead is not None else lead[order]
     del sel, lead, order

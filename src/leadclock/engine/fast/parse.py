@@ -639,7 +639,7 @@ def _parse_chunk(chunk: Chunk, ctx: _Context
             if event.type == "lead.created":
                 ctx.created_events[chunk.first + index] = event
     keep = np.flatnonzero(ok)
-    cols = {name: arr[keep] for name, arr in out.items()}
+    cols = out if len(keep) == n else {name: arr[keep] for name, arr in out.items()}
     cols["line"] = keep + chunk.first
     return cols, errors, n, len(slow_idx)
 
