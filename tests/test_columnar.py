@@ -448,3 +448,29 @@ def test_malformed_lines_take_the_exact_path(tmp_path: Path, index: int) -> None
     fast = fast_replay(path, rules)
     assert fast.errors == errors
     assert_same(lines, rules, None, tmp_path / "cmp", as_file=True)
+
+
+@pytest.mark.parametrize("chunk_bytes", [64, 333, 4096])
+def test_small_chunks_read_the_same_history(tmp_path: Path, chunk_bytes: int) -> None:
+    """The reader's reusable buffer: lines longer than a chunk (it grows), lines cut between
+    chunks (the rest moves to the front), a last line without a line break, a carriage return:
+    the columns, codes and errors are those of one big chunk."""
+    import numpy as np
+
+    from leadclock.engine.fast.parse import parse_history
+
+    lines = demo_lines(9, days=3, per_day=12) + BAD_LINES[:4]
+    text = "\n".join(lines[:40]) + "\r\n" + "\n".join(lines[40:])  # no final line break
+    path = tmp_path / "events.jsonl"
+    path.write_text(text, encoding="utf-8")
+    keys = ("industry", "employees", "title", "email")
+    whole = parse_history(path, ("budget",), keys)
+    small = parse_history(path, ("budget",), keys, chunk_bytes=chunk_bytes)
+    assert small.lines == whole.lines and small.errors == whole.errors
+    names_a = np.array([*whole.vocab.lead_names().to_list(), None], dtype=object)
+    names_b = np.array([*small.vocab.lead_names().to_list(), None], dtype=object)
+    assert (names_a[whole.cols["lead"]] == names_b[small.cols["lead"]]).all()
+    for name in ("line", "idh", "idh2", "type", "at", "c", "d", "exotic"):
+        assert np.array_equal(whole.cols[name], small.cols[name]), name
+    assert np.array_equal(whole.cols["score"], small.cols["score"], equal_nan=True)
+    assert np.array_equal(whole.created["line"], small.created["line"])
