@@ -22,9 +22,10 @@ drops (`--database`, made through `--admin-url`):
 
 Phases:
 1. reference: single-event POSTs (closed loop, `--seconds`) and batches against the bare app;
-   set-up: the far-deadline leads that make up `--open-clocks` (lead.created, routed; first
-   contact due in 30 days) go through `Live.ingest` in `--loaders` processes before the service
-   starts. Not a measurement; see `bulk_main` for why Policy.version is memoised there;
+   set-up: far-deadline leads (lead.created, routed; first contact due in 30 days) go through
+   `Live.ingest` in `--loaders` processes before the service starts, so that with the leads of
+   phase 2 the breach phase starts at `--open-clocks` open clocks (topped up if short). Not a
+   measurement; see `bulk_main` for why Policy.version is memoised there;
 2. batch ingest: `--batches` x 1,000 `lead.created` (routed by the router) per run through
    POST /events:batch;
 3. single-event ingest: one `lead.created` at a time (unloaded latency), then POST /events of
@@ -43,7 +44,8 @@ Phases:
    add its own query time.
 
 Figures are printed with os.cpu_count() and `uptime`; ingest figures are medians of `--repeat`
-runs. `--quick`: 10,000 open clocks, 200 deadlines over 20 s, one 5-second run of each ingest
+runs. The PostgreSQL server may be shared (other users restart it): a run during which it
+restarted, or the service answered 503, is repeated with fresh ids, and so is the breach phase. `--quick`: 10,000 open clocks, 200 deadlines over 20 s, one 5-second run of each ingest
 phase. `--profile DIR` records py-spy profiles (raw collapsed stacks and SVG flame graphs) of the
 API processes and the worker during the first run of each ingest phase, and of the worker during
 the breach phase; sampling slows what it samples, so take figures from a run without it.
