@@ -288,11 +288,15 @@ class Store:
 
         @event.listens_for(self.engine, "commit")
         def _on_commit(connection: Connection) -> None:
-            self._reps_stored.update(connection.info.pop("leadclock_reps", ()))
+            if not connection.invalidated:
+                self._reps_stored.update(connection.info.pop("leadclock_reps", ()))
 
         @event.listens_for(self.engine, "rollback")
         def _on_rollback(connection: Connection) -> None:
-            connection.info.pop("leadclock_reps", None)
+            # A connection the server dropped is invalid: touching `info` would raise, and its
+            # DBAPI connection (with what it noted) is thrown away anyway.
+            if not connection.invalidated:
+                connection.info.pop("leadclock_reps", None)
 
     def _set_up_sqlite(self, *, wal: bool) -> None:
         @event.listens_for(self.engine, "connect")
