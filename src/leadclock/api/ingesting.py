@@ -100,8 +100,8 @@ def parse_item(raw: Any) -> Event:
 
 
 def require_policy(context: AppContext) -> Policy:
-    active = queries.active_policy(context.store)
-    policy = None if active is None else context.policy(active.version)
+    active = queries.active_version(context.store)
+    policy = None if active is None else context.policy(active)
     if policy is None:
         raise ApiError(409, "no_policy", "no policy uploaded yet: POST /policies first")
     return policy

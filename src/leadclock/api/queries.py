@@ -265,6 +265,12 @@ def count_effects(store: Store, lead: str, kind: str, rule: str) -> int:
 def active_policy(store: Store) -> PolicyVersion | None:
     """The policy new clocks start under: the one most recently uploaded or re-activated through
     the API, or else (a store filled by the CLI) the newest stored."""
+    version = active_version(store)
+    return None if version is None else store.policy_version(version)
+
+
+def active_version(store: Store) -> str | None:
+    """`active_policy`'s version only: two indexed single-row reads, no policy document."""
     with store._read() as connection:
         activation = connection.execute(
             select(_audit.c.at, _audit.c.detail).where(_audit.c.action == POLICY_ACTIVATED)
@@ -276,10 +282,10 @@ def active_policy(store: Store) -> PolicyVersion | None:
         ).first()
     if newest is None:
         return None
-    version = newest.version
+    version = str(newest.version)
     if activation is not None and activation.at >= newest.created_at:
         version = str((activation.detail or {}).get("version") or version)
-    return store.policy_version(version)
+    return version
 
 
 def lead_policy_versions(store: Store, ids: Iterable[str]) -> dict[str, str]:

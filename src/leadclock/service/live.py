@@ -75,10 +75,10 @@ class PolicyBook:
         return found
 
     def active(self) -> Policy | None:
-        from leadclock.api.queries import active_policy  # the API owns "which one is active"
+        from leadclock.api.queries import active_version  # the API owns "which one is active"
 
-        chosen = active_policy(self.store)
-        return None if chosen is None else self.get(chosen.version)
+        chosen = active_version(self.store)
+        return None if chosen is None else self.get(chosen)
 
 
 @dataclass

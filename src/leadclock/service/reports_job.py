@@ -15,7 +15,7 @@ from leadclock.notify.outbox import enqueue
 from leadclock.policy import Policy
 from leadclock.reports.scheduled import ReportData, build_messages, due_runs, next_due_at
 from leadclock.store import Store
-from leadclock.store.worker_store import REPORTS, get_state, put_state, set_wakeups, wakeups
+from leadclock.store.worker_store import REPORTS, get_state, put_state, set_wakeups, wakeup
 
 STATE_KEY = "reports"
 
@@ -51,7 +51,7 @@ def ensure_schedule(store: Store, policy: Policy | None, now: datetime) -> None:
         else:
             through = datetime.fromisoformat(state["through"])
         wanted = next_due_at(policy, through)
-        current = wakeups(store).get(REPORTS)
+        current = wakeup(store, REPORTS)
         if current != wanted:
             set_wakeups(store, {REPORTS: wanted}, now)
 

@@ -101,6 +101,8 @@ class Worker:
         self.wake = wake or threading.Event()
         self._last_audit: datetime | None = None
         self._last_watch: datetime | None = None
+        self._watcher: threading.Thread | None = None
+        self.background_watch = False  # `run` (the real loop) sets it; tests call run_once
         self.watch_every = timedelta(minutes=15)
         self.waiter = Waiter(store, WAKE_CHANNEL, self.wake)
 
@@ -124,10 +126,23 @@ class Worker:
             ensure_schedule(self.store, self.live.policies.active(), moment)
         if self._last_watch is None or moment - self._last_watch >= self.watch_every:
             self._last_watch = moment
-            self.watch_compliance(moment)
+            if self.background_watch:
+                # Seconds of reading on a big store: off the loop that fires deadlines.
+                if self._watcher is None or not self._watcher.is_alive():
+                    self._watcher = threading.Thread(target=self._watch_safely, args=(moment,),
+                                                     name="leadclock-compliance", daemon=True)
+                    self._watcher.start()
+            else:
+                self.watch_compliance(moment)
         if total.claimed:
             beat(self.store, self.name, moment, total.lag_seconds, total.fired)
         return total
+
+    def _watch_safely(self, now: datetime) -> None:
+        try:
+            self.watch_compliance(now)
+        except Exception:
+            log.exception("worker %s: compliance watch failed", self.name)
 
     def watch_compliance(self, now: datetime) -> int:
         """F16 `compliance_below`: escalate reps under the threshold (once per rep and day)."""
@@ -150,6 +165,7 @@ class Worker:
 
     def run(self, stop: threading.Event) -> None:
         """Fire what is due until `stop` is set."""
+        self.background_watch = True
         beat(self.store, self.name, self.clock(), 0.0, 0)
         while not stop.is_set():
             try:

@@ -246,6 +246,9 @@ class AuditRow(Base):
     reason: Mapped[str] = mapped_column(default="")
     detail: Mapped[dict[str, Any]]
 
+    # "The latest policy activation" is asked on every live request: an index, not a scan.
+    __table_args__ = (Index("ix_audit_action_at", "action", "at"),)
+
 
 class PolicyVersionRow(Base):
     """Every policy a clock was ever started under, so a running clock keeps its rules

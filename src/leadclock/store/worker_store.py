@@ -68,6 +68,12 @@ def next_due(store: Store) -> datetime | None:
         return value
 
 
+def wakeup(store: Store, key: str) -> datetime | None:
+    with store._read() as connection:
+        value: datetime | None = connection.execute(select(_wakeups.c.due_at).where(_wakeups.c.key == key)).scalar()
+        return value
+
+
 def wakeups(store: Store) -> dict[str, datetime]:
     with store._read() as connection:
         return {row.key: row.due_at for row in connection.execute(select(_wakeups))}
@@ -88,15 +94,20 @@ def lock_leads(store: Store, leads: Iterable[str], *, wait: bool = True) -> set[
     ids = sorted(set(leads))
     if store.dialect != "postgresql" or not ids:
         return set(ids)
-    got: set[str] = set()
     with store._write() as connection:
-        for lead in ids:
-            if wait:
-                connection.execute(text("SELECT pg_advisory_xact_lock(8123, hashtext(:k))"), {"k": lead})
-                got.add(lead)
-            elif connection.execute(text("SELECT pg_try_advisory_xact_lock(8123, hashtext(:k))"), {"k": lead}).scalar():
-                got.add(lead)
-    return got
+        if wait:
+            # One statement for the whole batch; ORDER BY keeps the sorted order that rules out
+            # deadlocks between writers.
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(8123, hashtext(k)) FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k"),
+                {"keys": ids},
+            )
+            return set(ids)
+        rows = connection.execute(
+            text("SELECT k FROM unnest(CAST(:keys AS text[])) AS k WHERE pg_try_advisory_xact_lock(8123, hashtext(k))"),
+            {"keys": ids},
+        )
+        return {row[0] for row in rows}
 
 
 def load_router(store: Store, *, wait: bool = True) -> RouterState | None:
@@ -174,5 +185,5 @@ def put_state(store: Store, key: str, value: dict[str, Any], now: datetime) -> N
 __all__ = [
     "REPORTS", "ROUTER", "WAKE_CHANNEL", "beat", "claim_due", "get_state", "heartbeats",
     "load_router", "lock_leads", "next_due", "overdue", "put_state", "save_router", "set_wakeups",
-    "wakeups",
+    "wakeup", "wakeups",
 ]
