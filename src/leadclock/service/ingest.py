@@ -106,6 +106,22 @@ def _ingest(events: list[Event], errors: list[LineError], db: str | None, policy
         store.close()
 
 
+def known_leads_only(store: Store, events: Sequence[Event], errors: list[LineError]) -> list[Event]:
+    """The events about leads that exist (created in `events` or stored before); each other one
+    becomes an error naming its position (1-based) in `events`."""
+    created = {e.lead for e in events if e.type == "lead.created"}
+    unknown = {e.lead for e in events if e.type != "rep.availability" and e.lead not in created}
+    if unknown:
+        created |= store.known_leads(unknown)
+    valid = []
+    for index, event in enumerate(events, start=1):
+        if event.type != "rep.availability" and event.lead not in created:
+            errors.append(LineError(index, "lead", f"unknown lead {event.lead!r} (no lead.created)", event.id))
+        else:
+            valid.append(event)
+    return valid
+
+
 def ingest_into(store: Store, events: list[Event], errors: list[LineError], policy: Policy,
                 as_of: datetime | None, actor: str = "ingest", now: datetime | None = None,
                 route: bool = False) -> IngestReport:
@@ -115,18 +131,7 @@ def ingest_into(store: Store, events: list[Event], errors: list[LineError], poli
     the current time. Only the leads that received a new event are recomputed; their effects are
     stored with unique keys, so a repeated delivery adds nothing.
     """
-    created = {e.lead for e in events if e.type == "lead.created"}
-    unknown = [e for e in events if e.type != "rep.availability" and e.lead not in created]
-    if unknown:
-        known = store.known_leads({e.lead for e in unknown})
-        created |= known
-    valid = []
-    for index, event in enumerate(events, start=1):
-        if event.type != "rep.availability" and event.lead not in created:
-            errors.append(LineError(index, "lead", f"unknown lead {event.lead!r} (no lead.created)", event.id))
-        else:
-            valid.append(event)
-    new, duplicate_ids = store.append_events(valid)
+    new, duplicate_ids = store.append_events(known_leads_only(store, events, errors))
     report = IngestReport(accepted=len(new), duplicates=len(duplicate_ids), errors=errors)
     affected = {e.lead for e in new if e.lead}
     if not affected:

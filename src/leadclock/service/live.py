@@ -42,6 +42,7 @@ from leadclock.notify.plan import DEFAULT_WINDOW, plan_messages
 from leadclock.policy import Policy
 from leadclock.routing import Decision, RouterState, reassign, release, route, set_status
 from leadclock.routing.router import next_queue_flush, open_queue
+from leadclock.service.ingest import known_leads_only
 from leadclock.store import Store
 from leadclock.store.records import AuditEntry
 from leadclock.store.worker_store import (
@@ -151,17 +152,7 @@ class Live:
         with store.transaction():
             leads = {e.lead for e in events if e.lead}
             lock_leads(store, leads, wait=True)
-            created = {e.lead for e in events if e.type == "lead.created"}
-            unknown = {e.lead for e in events if e.type != "rep.availability" and e.lead not in created}
-            if unknown:
-                created |= store.known_leads(unknown)
-            valid = []
-            for index, event in enumerate(events, start=1):
-                if event.type != "rep.availability" and event.lead not in created:
-                    errors.append(LineError(index, "lead", f"unknown lead {event.lead!r} (no lead.created)", event.id))
-                else:
-                    valid.append(event)
-            stored, duplicates = store.append_events(valid)
+            stored, duplicates = store.append_events(known_leads_only(store, events, errors))
             touched = {e.lead for e in stored if e.lead}
             availability = [e for e in stored if e.type == "rep.availability"]
             settled = self._settle(touched, now, actor, availability=availability)
