@@ -2,7 +2,7 @@
 
 Pure: built from plain roster entries (the store's `reps` rows, the policy's `routing.reps`) and
 the policy's channels; the worker builds one per tick. The planner (`plan.plan_messages`) asks
-`resolve(role, effect)`; scheduled reports ask `people(role, near=rep)` and `addresses(person)`.
+`resolve(role, effect)`; scheduled reports ask `people_with(role, near=rep)` and `addresses(person)`.
 
 Roles:
 - `rep`: the rep the effect is about (`plan.rep_of`: the owner, or the SDR a rejected handoff
@@ -16,7 +16,8 @@ Addresses: a person is reached on every policy channel for which they have an ad
 (`contact.email`), Slack (`contact.slack`, a member id), the in-app inbox (always, by id) — or only
 on the channels listed in `contact.channels` when that is set. Webhook channels carry the person's
 id and are used only when listed there or named by an escalation step. A person without any
-address is reached nowhere; `unreachable` lists them so operations can fix the roster.
+address is reached nowhere; `unreachable` collects them and the live path logs them, so operations
+can fix the roster.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ class Person:
     manager: str | None = None
     locale: str | None = None
     contact: Mapping[str, Any] = field(default_factory=dict)
+
+
+def people_of(reps: Iterable[Any]) -> list[Person]:
+    """Persons from the store's roster rows (`Store.reps()`)."""
+    return [Person(r.id, r.name, r.team, r.role, r.manager, r.locale, r.contact or {}) for r in reps]
 
 
 # The contact key holding a person's address on each channel type; None = addressed by id.
@@ -112,4 +118,4 @@ class Directory:
         return found
 
 
-__all__ = ["ADDRESS_KEYS", "DEFAULT_TYPES", "Directory", "Person"]
+__all__ = ["ADDRESS_KEYS", "DEFAULT_TYPES", "Directory", "Person", "people_of"]

@@ -23,11 +23,11 @@ run against one database without deadlocks.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from leadclock.engine.core import next_wakeup, pending_actions
 from leadclock.engine.events import Event
@@ -36,7 +36,7 @@ from leadclock.engine.routed import _lead_view
 from leadclock.engine.rules import compile_rules
 from leadclock.engine.state import Clock, Effect, LeadState
 from leadclock.notify.crm import Assignment, assignment_messages
-from leadclock.notify.directory import Directory, Person
+from leadclock.notify.directory import Directory, Person, people_of
 from leadclock.notify.outbox import enqueue
 from leadclock.notify.plan import DEFAULT_WINDOW, plan_messages
 from leadclock.policy import Policy
@@ -55,6 +55,7 @@ from leadclock.store.worker_store import (
     set_wakeups,
 )
 
+log = logging.getLogger("leadclock.live")
 CLOSED = frozenset({"disqualified", "recycled", "garbage", "unreachable", "won", "lost", "nurture"})
 RETRY = timedelta(seconds=1)  # a reassignment that found the router busy tries again after this
 MAX_ROUNDS = 4  # assignment → replay → a step firing at once → reassignment ...: bounded
@@ -108,9 +109,6 @@ class Tick:
     reports: int = 0
 
 
-ReportHook = Callable[[Store, Policy, datetime, datetime], int]
-
-
 def _lead_rows(store: Store, ids: Iterable[str]) -> dict[str, tuple[str, str | None, str]]:
     """(status, owner, policy version) of the stored leads among `ids`."""
     from sqlalchemy import select
@@ -132,7 +130,7 @@ def _lead_rows(store: Store, ids: Iterable[str]) -> dict[str, tuple[str, str | N
 
 class Live:
     def __init__(self, store: Store, *, notify: bool = True, window: timedelta = DEFAULT_WINDOW,
-                 reports: ReportHook | None = None, wake: threading.Event | None = None) -> None:
+                 wake: threading.Event | None = None) -> None:
         self.store = store
         # Set after each ingest commits: an embedded worker (SQLite, one process) wakes at once
         # instead of sleeping until its next known deadline; PostgreSQL workers get a NOTIFY.
@@ -141,7 +139,6 @@ class Live:
         self.policies = PolicyBook(store)
         self.notify = notify
         self.window = window
-        self.reports = reports
 
     # ------------------------------------------------------------------ entry points
 
@@ -183,7 +180,7 @@ class Live:
             if not new or not self.notify:
                 return 0
             active = self.policies.active()
-            return self._notify(new, [], {}, {}, active, self.store.reps(), now)
+            return self._notify(new, [], {}, {}, active, people_of(self.store.reps()), now)
 
     def tick(self, now: datetime, limit: int = 500, worker: str = "worker") -> Tick:
         """Fire everything due by `now` (at most `limit` wake-ups) in one transaction."""
@@ -237,6 +234,8 @@ class Live:
         versions = {lead: row[2] for lead, row in before.items()}
         roster = store.reps()
         known = {r.id for r in roster if r.known} or None
+        people = people_of(roster)
+        directory = Directory(people, active) if active is not None else None
         # For the audit of changed outcomes; a lead stored for the first time has none.
         known_leads = [lead for lead in leads if lead in before]
         old_clocks = {c.key: c for c in store.clocks(leads=known_leads)} if known_leads else {}
@@ -280,7 +279,7 @@ class Live:
             new_assignments: list[Event] = []
             for lead_id, state in sorted(replayed[0].items()):
                 decision = self._decide(state, now, active, routing, fresh, router_state, replayed[2].get(lead_id),
-                                        (direct or {}).get(lead_id))
+                                        directory, (direct or {}).get(lead_id))
                 if decision == "busy":
                     retry.add(lead_id)
                     continue
@@ -313,7 +312,7 @@ class Live:
         settled.leads = states
 
         if self.notify:
-            settled.messages = self._notify(new_effects, settled.decisions, states, policy_of, active, roster, now)
+            settled.messages = self._notify(new_effects, settled.decisions, states, policy_of, active, people, now)
         self._audit(settled.decisions, states, old_clocks, now, actor, active)
 
         wake: dict[str, datetime | None] = {}
@@ -373,7 +372,8 @@ class Live:
 
     def _decide(self, state: LeadState, now: datetime, active: Policy | None, routing: bool,
                 fresh: set[str], router_state: Callable[[], RouterState | None],
-                last_assigned: datetime | None, direct: str | None = None) -> Decision | str | None:
+                last_assigned: datetime | None, directory: Directory | None,
+                direct: str | None = None) -> Decision | str | None:
         """The router's part for one replayed lead: route it, reassign it, or nothing.
 
         `direct` is a person's request carried out now ("reassign" or "manager_queue"); the
@@ -391,7 +391,9 @@ class Live:
             actions.append((direct, "manual", 0))
         for action, rule, step in actions[-1:]:
             if action == "manager_queue" or not routing:
-                manager = self._manager_of(state.owner, active)
+                # The roster's manager, else the policy's (the directory merges both).
+                managers = directory.people_with("manager", state.owner) if directory is not None else []
+                manager = managers[0] if managers else None
                 if manager is None or manager == state.owner:
                     return None
                 return Decision(state.lead, at, manager, None, rule, "manager", [],
@@ -404,15 +406,6 @@ class Live:
             return reassign(router, _lead_view(state), state.owner or "", state.owners, at, active)
         return None
 
-    def _manager_of(self, rep: str | None, policy: Policy) -> str | None:
-        if rep is None:
-            return None
-        for person in self.store.reps():
-            if person.id == rep and person.manager:
-                return person.manager
-        in_policy = policy.routing.reps.get(rep)
-        return in_policy.manager if in_policy is not None else None
-
     @staticmethod
     def _assignment_event(decision: Decision, now: datetime) -> Event:
         by = f"router:{decision.rule or decision.strategy}" if decision.strategy != "manager" \
@@ -423,9 +416,8 @@ class Live:
                      decision.lead, {"rep": decision.rep, "by": by})
 
     def _notify(self, effects: list[Effect], decisions: list[Decision], states: dict[str, LeadState],
-                policy_of: dict[str, Policy], active: Policy | None, roster: Sequence[Any],
+                policy_of: dict[str, Policy], active: Policy | None, people: Sequence[Person],
                 now: datetime) -> int:
-        people = [Person(r.id, r.name, r.team, r.role, r.manager, r.locale, r.contact or {}) for r in roster]
         messages = []
         groups: dict[str, list[Effect]] = {}
         for effect in effects:
@@ -440,9 +432,12 @@ class Live:
                 group, policy, directory.resolve, window=self.window, now=now,
                 source_of=lambda lead: states[lead].source if lead in states else None,
             ))
+            if directory.unreachable:
+                log.warning("no channel reaches %s (roster: contact / policy: channels); their notifications "
+                            "were not sent", ", ".join(sorted(directory.unreachable)))
         if active is not None:
-            owner_ids = {r.id: str((r.contact or {}).get("hubspot_owner_id")) for r in roster
-                         if (r.contact or {}).get("hubspot_owner_id")}
+            owner_ids = {p.id: str(p.contact["hubspot_owner_id"]) for p in people
+                         if p.contact.get("hubspot_owner_id")}
             for decision in decisions:
                 if decision.rep is None:
                     continue
@@ -475,11 +470,11 @@ class Live:
 
     def _run_reports(self, now: datetime) -> int:
         active = self.policies.active()
-        if active is None or self.reports is None:
+        if active is None:
             return 0
-        from leadclock.service.reports_job import since_of
+        from leadclock.service.reports_job import run_reports, since_of  # it uses the outbox too
 
-        return self.reports(self.store, active, since_of(self.store, now), now)
+        return run_reports(self.store, active, since_of(self.store, now), now)
 
 
 __all__ = ["Ingested", "Live", "PolicyBook", "Settled", "Tick"]

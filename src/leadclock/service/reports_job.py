@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from leadclock.notify.directory import Directory, Person
+from leadclock.notify.directory import Directory, people_of
 from leadclock.notify.outbox import enqueue
 from leadclock.policy import Policy
 from leadclock.reports.scheduled import ReportData, build_messages, due_runs, next_due_at
@@ -20,17 +20,13 @@ from leadclock.store.worker_store import REPORTS, get_state, put_state, set_wake
 STATE_KEY = "reports"
 
 
-def people(store: Store) -> list[Person]:
-    return [Person(r.id, r.name, r.team, r.role, r.manager, r.locale, r.contact or {}) for r in store.reps()]
-
-
 def run_reports(store: Store, policy: Policy, since: datetime, now: datetime) -> int:
     """Enqueue the runs due in (since, now]; move the schedule on. Returns messages enqueued."""
     runs = due_runs(policy, since, now)
     count = 0
     if runs:
         data = ReportData(store.leads(), store.clocks(), store.breaches())
-        directory = Directory(people(store), policy)
+        directory = Directory(people_of(store.reps()), policy)
         messages = [m for run in runs for m in build_messages(run, data, policy, directory)]
         count = enqueue(store, messages, now=now) if messages else 0
     put_state(store, STATE_KEY, {"through": now.isoformat(), "policy": policy.version}, now)
@@ -61,4 +57,4 @@ def since_of(store: Store, now: datetime) -> datetime:
     return datetime.fromisoformat(state["through"]) if state else now - timedelta(minutes=1)
 
 
-__all__ = ["ensure_schedule", "people", "run_reports", "since_of"]
+__all__ = ["ensure_schedule", "run_reports", "since_of"]

@@ -24,7 +24,7 @@ from sqlalchemy import and_, or_, select
 
 from leadclock.reports.compliance_watch import compliance_escalations
 from leadclock.service.live import Live, Tick
-from leadclock.service.reports_job import ensure_schedule, run_reports
+from leadclock.service.reports_job import ensure_schedule
 from leadclock.service.waiting import Waiter
 from leadclock.store import Store
 from leadclock.store.models import ClockRow
@@ -93,8 +93,6 @@ class Worker:
         self.name = name
         self.clock = clock or (lambda: datetime.now(UTC))
         self.live = live or Live(store)
-        if self.live.reports is None:
-            self.live.reports = run_reports
         self.batch = batch
         self.max_sleep = max_sleep
         self.audit_every = timedelta(seconds=audit_every)
@@ -184,10 +182,4 @@ class Worker:
         self.waiter.wait(seconds, stop)
 
 
-def schedule_now(store: Store, leads: list[str], now: datetime) -> None:
-    """Make `leads` due at once (operations: "re-evaluate these")."""
-    with store.transaction():
-        set_wakeups(store, dict.fromkeys(leads, now), now)
-
-
-__all__ = ["AuditReport", "Worker", "audit", "schedule_now"]
+__all__ = ["AuditReport", "Worker", "audit"]
