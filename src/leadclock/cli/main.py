@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from leadclock.cli import engine_cmd, import_cmd, policy_cmd, service_cmd
+from leadclock.cli import engine_cmd, import_cmd, policy_cmd, report_cmd, service_cmd
 
 app = typer.Typer(
     help="leadclock: lead-handling SLAs between marketing, SDRs and AEs, in business time.",
@@ -16,3 +16,4 @@ app.add_typer(import_cmd.app, name="import")
 app.command("doc")(policy_cmd.doc)
 engine_cmd.register(app)
 service_cmd.register(app)
+report_cmd.register(app)

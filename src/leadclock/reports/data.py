@@ -1,0 +1,95 @@
+"""Reading the store's tables as polars frames: the columnar side of DESIGN's picture.
+
+Reports aggregate hundreds of thousands of clocks (a month of a million-lead history), so rows
+must not come back one Python object at a time. On PostgreSQL a SELECT is wrapped in
+`COPY (...) TO STDOUT (FORMAT csv)` and polars parses the stream; on SQLite (small teams, the
+demo) rows come through SQLAlchemy. Both give the same frame: the same columns, dtypes and
+aware-UTC instants, so every report is written once and tested on both databases.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Select, select
+
+from leadclock.store import Store
+from leadclock.store.models import LeadRow, RepRow
+
+Schema = Mapping[str, Any]  # column name -> polars dtype (pl.Utf8, pl.Int64, pl.Float64, pl.Boolean, INSTANT)
+
+INSTANT = pl.Datetime("us", "UTC")
+_PG_INSTANT = "%Y-%m-%d %H:%M:%S%.f%#z"
+
+
+def _empty(schema: Schema) -> pl.DataFrame:
+    return pl.DataFrame(schema={name: dtype for name, dtype in schema.items()})
+
+
+def frame(store: Store, statement: Select[Any], schema: Schema) -> pl.DataFrame:
+    """Run `statement` and return its rows as a frame with exactly `schema` (names in order).
+
+    Only scalar columns: text, integers, floats, booleans and instants (select a JSON field
+    with the dialect's extraction function, cast to text, if a report needs one).
+    """
+    if store.dialect == "postgresql":
+        return _frame_postgres(store, statement, schema)
+    with store._read() as connection:
+        rows = connection.execute(statement).all()
+    if not rows:
+        return _empty(schema)
+    columns = list(schema)
+    data: dict[str, list[Any]] = {name: [] for name in columns}
+    for row in rows:
+        for name, value in zip(columns, row, strict=True):
+            data[name].append(value)
+    return pl.DataFrame({name: pl.Series(name, data[name], dtype=schema[name], strict=False) for name in columns})
+
+
+def _frame_postgres(store: Store, statement: Select[Any], schema: Schema) -> pl.DataFrame:
+    compiled = statement.compile(dialect=store.engine.dialect)
+    params = compiled.construct_params()
+    processors = compiled._bind_processors  # type conversions SQLAlchemy would apply (UTCDateTime)
+    bound = {key: processors[key](value) if key in processors else value for key, value in params.items()}
+    with store._read() as connection:
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        cursor = driver.cursor()
+        # Instants print as "2026-07-08 09:00:00.123+00" in UTC, whatever the server's zone.
+        cursor.execute("SET LOCAL TimeZone = 'UTC'")
+        buffer = io.BytesIO()
+        with cursor.copy(f"COPY ({compiled.string}) TO STDOUT WITH (FORMAT csv, HEADER)", bound) as copy:
+            for block in copy:
+                buffer.write(block)
+    if buffer.tell() == 0:
+        return _empty(schema)
+    buffer.seek(0)
+    names = list(schema)
+    raw = {name: (pl.Utf8 if dtype == INSTANT or dtype == pl.Boolean else dtype) for name, dtype in schema.items()}
+    table = pl.read_csv(buffer, has_header=True, new_columns=names, schema_overrides=raw, infer_schema=False)
+    conversions = []
+    for name, dtype in schema.items():
+        if dtype == INSTANT:
+            conversions.append(pl.col(name).str.to_datetime(_PG_INSTANT, time_unit="us").dt.convert_time_zone("UTC"))
+        elif dtype == pl.Boolean:
+            conversions.append(pl.col(name) == "t")
+    return table.with_columns(conversions) if conversions else table
+
+
+def known_scope(store: Store) -> tuple[set[str], set[str], set[str]]:
+    """Rep ids, team names and sources the store has seen (for 'unknown rep' errors)."""
+    with store._read() as connection:
+        reps = connection.execute(select(RepRow.id, RepRow.team)).all()
+        sources = connection.execute(select(LeadRow.source).distinct()).scalars().all()
+    return ({r.id for r in reps}, {r.team for r in reps if r.team}, {s for s in sources if s})
+
+
+def utc(value: datetime) -> datetime:
+    """An aware instant in UTC (frames compare in UTC)."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value.isoformat()}")
+    return value.astimezone(UTC)
