@@ -269,4 +269,5 @@ __all__ = [
 ]
 from leadclock.store import outbox_models as outbox_models  # noqa: E402  (registers outbox, inbox on Base.metadata)
 from leadclock.store import token_models as token_models  # noqa: E402  (registers api_tokens on Base.metadata)
+from leadclock.store import user_models as user_models  # noqa: E402  (registers users, web_sessions on Base.metadata)
 from leadclock.store import worker_models as worker_models  # noqa: E402  (registers the worker's tables)
