@@ -98,9 +98,25 @@ _ROSTER: tuple[Rep, ...] = (
 )
 
 
-def demo_roster() -> list[Rep]:
-    """000's team: 4 SDRs and 6 AEs, with the SDR manager and the AE manager."""
-    return list(_ROSTER)
+def demo_roster(sdrs: int | None = None, aes: int | None = None) -> list[Rep]:
+    """000's team: 4 SDRs and 6 AEs, with the SDR manager and the AE manager.
+
+    With `sdrs` / `aes`, a larger team of the same shape (benchmarks: a 50-rep SDR team): the
+    named people come first, then numbered ones (`sdr-005`, ...). Asking for the default sizes
+    (or fewer) returns the named team unchanged, so the demo history stays the same.
+    """
+    roster = list(_ROSTER)
+    extra_sdrs = max(0, (sdrs or 0) - sum(1 for r in roster if r.role == "sdr"))
+    extra_aes = max(0, (aes or 0) - sum(1 for r in roster if r.role == "ae"))
+    base = len(roster)
+    for n in range(extra_sdrs):
+        number = 5 + n
+        roster.append(Rep(f"sdr-{number:03d}", f"SDR {number:03d}", "sdr", SDR_TEAM, "mgr-matsumoto",
+                          ("warm", "cold") if n % 2 else ("hot", "warm", "cold"), f"SDR {number:03d}"))
+    for n in range(extra_aes):
+        number = 7 + n
+        roster.append(Rep(f"ae-{number:03d}", f"AE {number:03d}", "ae", AE_TEAM, "mgr-inoue", (), f"AE {number:03d}"))
+    return roster if len(roster) > base else list(_ROSTER)
 
 
 @dataclass(frozen=True)
@@ -141,6 +157,10 @@ _AE_HABITS: dict[str, _AeHabits] = {
 }
 _DEFAULT_SDR = _SDR_HABITS["sdr-suzuki"]
 _DEFAULT_AE = _AE_HABITS["ae-watanabe"]
+# Numbered reps of a larger roster take the named reps' habits in turn, so a 50-rep team spreads
+# from fast to struggling like the named one does (a single profile would make every row alike).
+_SDR_PROFILES = tuple(_SDR_HABITS[r] for r in ("sdr-sato", "sdr-yamada", "sdr-suzuki", "sdr-takahashi"))
+_AE_PROFILES = tuple(_AE_HABITS[r] for r in ("ae-tanaka", "ae-ito", "ae-watanabe", "ae-nakamura", "ae-kobayashi", "ae-kato"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -529,7 +549,7 @@ _Emit = Callable[[int, str, dict[str, Any]], None]
 class _Simulation:
     def __init__(
         self, *, seed: int, start: date, days: int, leads_per_day: float, policy: Policy,
-        timezone: str, until: date,
+        timezone: str, until: date, roster: Sequence[Rep] = _ROSTER,
     ) -> None:
         self._rng = random.Random(seed)
         self._start_day = start.toordinal() - _EPOCH_ORDINAL
@@ -555,9 +575,18 @@ class _Simulation:
         reasons = policy.handoff.rejection_reasons or ["missing_info"]
         self._reject_reason = _Choice([(r, _REJECT_WEIGHT.get(r, 0.2)) for r in reasons])
         self._missing = _Choice([(f, _MISSING_WEIGHT.get(f, 1.0)) for f in self._required or ["budget"]])
-        self._sdrs = [r.id for r in _ROSTER if r.role == "sdr"]
-        self._aes = [r.id for r in _ROSTER if r.role == "ae"]
-        self._sdr_manager = next(r.id for r in _ROSTER if r.role == "manager" and r.team == SDR_TEAM)
+        self._sdrs = [r.id for r in roster if r.role == "sdr"]
+        self._aes = [r.id for r in roster if r.role == "ae"]
+        if not self._sdrs or not self._aes:
+            raise ValueError("the roster needs at least one SDR and one AE")
+        self._sdr_manager = next((r.id for r in roster if r.role == "manager" and r.team == SDR_TEAM),
+                                 next(r.id for r in _ROSTER if r.role == "manager"))
+        self._sdr_habits = dict(_SDR_HABITS)
+        self._ae_habits = dict(_AE_HABITS)
+        for i, rep_id in enumerate(r for r in self._sdrs if r not in _SDR_HABITS):
+            self._sdr_habits[rep_id] = _SDR_PROFILES[i % len(_SDR_PROFILES)]
+        for i, rep_id in enumerate(r for r in self._aes if r not in _AE_HABITS):
+            self._ae_habits[rep_id] = _AE_PROFILES[i % len(_AE_PROFILES)]
         self._sdr_next = 0
         self._ae_next = 0
         self._companies = self._make_companies()
@@ -830,7 +859,7 @@ class _Simulation:
         emit(t_assign, "lead.assigned", {"rep": rep, "by": by})
 
         # --- first contact: per-rep habits; after-hours leads wait in the morning backlog.
-        habits = _SDR_HABITS.get(rep, _DEFAULT_SDR)
+        habits = self._sdr_habits.get(rep, _DEFAULT_SDR)
         target = plan.contact
         if open_now:
             if rand() < habits.on_time:
@@ -851,7 +880,7 @@ class _Simulation:
             if t_re < t1:
                 rep = self._route_sdr(t_re, avoid=rep)
                 emit(t_re, "lead.assigned", {"rep": rep, "by": "reassignment"})
-                habits = _SDR_HABITS.get(rep, _DEFAULT_SDR)
+                habits = self._sdr_habits.get(rep, _DEFAULT_SDR)
                 delay = 15 * MINUTE + 60 + rand() * 5 * MINUTE
                 t1 = self._available(rep, hours.add(t_re, 60 + rand() * 5 * MINUTE))
         speed = 0.9 ** (delay / HOUR)  # 000: each hour of delay costs 10% of conversion
@@ -1034,7 +1063,7 @@ class _Simulation:
         emit(t_h, "handoff.requested", {"from": sdr, "to": ae, "fields": bant})
 
         for round_ in range(2):
-            ae_habits = _AE_HABITS.get(ae, _DEFAULT_AE)
+            ae_habits = self._ae_habits.get(ae, _DEFAULT_AE)
             t_resp = hours.add(t_h, ae_habits.accept_hours * HOUR * r.lognormvariate(0.0, 0.8))
             t_resp = self._available(ae, t_resp)
             if rand() >= ae_habits.rejects:
@@ -1114,6 +1143,7 @@ def generate(
     timezone: str = "Asia/Tokyo",
     policy: Policy | None = None,
     until: date | None = None,
+    roster: Sequence[Rep] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield a demo CRM history as event dicts of the contract, in non-decreasing `at` order.
 
@@ -1125,6 +1155,9 @@ def generate(
 
     The same arguments always give the same events; streaming keeps memory to the events still
     ahead of the lead being created.
+
+    `roster` (default: `demo_roster()`, 000's 4 SDRs and 6 AEs) are the people leads are routed
+    to; reps not in the named team take its habits in turn.
     """
     if days < 0:
         raise ValueError(f"days must be >= 0, got {days}")
@@ -1134,6 +1167,7 @@ def generate(
     sim = _Simulation(
         seed=seed, start=start, days=days, leads_per_day=float(leads_per_day), policy=resolved,
         timezone=timezone, until=until if until is not None else start + timedelta(days=days),
+        roster=tuple(roster) if roster is not None else _ROSTER,
     )
     return sim.run()
 
