@@ -66,7 +66,7 @@ def test_ingest_without_any_policy_is_a_clear_error(tmp_path, db_url):
 def test_demo_is_reproducible(tmp_path):
     outputs = []
     for name in ("a.db", "b.db"):
-        result = runner.invoke(app, ["demo", "--db", str(tmp_path / name), "--days", "5"])
+        result = runner.invoke(app, ["demo", "--no-serve", "--db", str(tmp_path / name), "--days", "5"])
         assert result.exit_code == 0, result.output
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1].replace("b.db", "a.db")

@@ -244,20 +244,81 @@ def demo(
     days: Annotated[int, typer.Option(help="Days of history.")] = 30,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same history).")] = 7,
     preset: Annotated[str, typer.Option("--preset", help="Policy preset.")] = "b2b-saas",
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the month from 2026-10-01, print the summary and exit (reproducible; for scripts).")] = False,
+    host: Annotated[str, typer.Option("--host", help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8000,
+    office_hours: Annotated[bool, typer.Option("--office-hours", help="Keep the preset's business calendar (Tokyo 09:00-18:00, JP holidays): clocks pause outside it. By default the demo team works around the clock so clocks tick whenever you run it.")] = False,
 ) -> None:
-    """Generate a month of realistic history for a 4-SDR / 6-AE team, store it in SQLite, print the summary."""
+    """The showcase: a month of history for a 4-SDR / 6-AE team ending now, then the live service
+    (API, worker, notifications, dashboard) with new leads arriving in real time. Ctrl-C stops it."""
     from leadclock.service.ingest import ingest_events
     from leadclock.sim.demo import demo_roster, generate
 
-    chosen = resolve_policy(None, preset)
     path = Path(db)
     if path.exists():
         path.unlink()  # a demo starts from nothing, so the figures are reproducible
-    events = list(generate(seed=seed, days=days, policy_name=preset))
-    report = ingest_events(events, str(path), chosen, roster=demo_roster())
-    console.print(f"generated {len(events):,} events for {report.leads:,} leads into {path}")
-    _print_summary(report.summary, f"{chosen.name} demo, {days} days")
-    console.print(f"try: leadclock explain {report.example_lead} --db {path}", highlight=False)
+    roster = demo_roster()
+    if no_serve:
+        chosen = resolve_policy(None, preset)
+        events = list(generate(seed=seed, days=days, policy_name=preset))
+        report = ingest_events(events, str(path), chosen, roster=roster)
+        console.print(f"generated {len(events):,} events for {report.leads:,} leads into {path}")
+        _print_summary(report.summary, f"{chosen.name} demo, {days} days")
+        console.print(f"try: leadclock explain {report.example_lead} --db {path}", highlight=False)
+        return
+    _live_demo(path, days, seed, preset, host, port, around_the_clock=not office_hours)
+
+
+def _live_demo(path: Path, days: int, seed: int, preset: str, host: str, port: int, *,
+               around_the_clock: bool) -> None:
+    """History ending now into `path`, then `serve` with the live feeder as a companion."""
+    from datetime import UTC
+
+    from leadclock.policy import PolicyError
+    from leadclock.service.ingest import ingest_events
+    from leadclock.service.runtime import serve
+    from leadclock.sim.demo import demo_roster
+    from leadclock.sim.live_demo import DemoFeeder, LivePlanner, demo_policy, history_until
+    from leadclock.store import Store
+
+    now = datetime.now(UTC)  # the demo's one clock read: the history ends here, live leads start here
+    roster = demo_roster()
+    try:
+        policy = demo_policy(preset, roster, around_the_clock=around_the_clock)
+    except PolicyError as error:
+        raise fail(f"--preset {preset}: {error}") from None
+    with err_console.status("building the demo history ..."):
+        events = history_until(now, days=days, seed=seed, policy=policy, roster=roster)
+        report = ingest_events(events, str(path), policy, roster=roster)
+    _print_summary(report.summary, f"{policy.name} demo, {days} days to now")
+    url = f"sqlite:///{path}"
+    base = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
+    store = Store(url)
+    try:
+        login = _demo_login(store, now, base)
+    finally:
+        store.close()
+    created = sum(1 for e in events if e["type"] == "lead.created")
+    planner = LivePlanner(policy, roster, seed=seed, start=now, first_number=10001 + created)
+    console.print(f"\n[bold]leadclock demo[/bold] is running at {base}/  (API docs: {base}/docs)", highlight=False)
+    for line in login:
+        console.print(line, highlight=False)
+    console.print(f"new leads arrive every 20-90 s and reps work them live ({'around the clock' if around_the_clock else 'business hours only'}); "
+                  "breaches and escalations land in the in-app inbox. Ctrl-C stops.", highlight=False)
+
+    def feed(live, stop):  # type: ignore[no-untyped-def]
+        DemoFeeder(live, planner, lambda: datetime.now(UTC)).run(stop)
+
+    serve(url, host, port, companions=[feed])
+
+
+def _demo_login(store, now: datetime, base: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """How to get in: an admin API token (printed once; only its hash is kept)."""
+    from leadclock.api.auth import create_token
+
+    token = create_token(store, "admin", name="demo", now=now)
+    return [f"API token (admin): {token}",
+            f"  e.g. curl -H 'Authorization: Bearer {token}' {base}/breaches"]
 
 
 def explain(

@@ -12,7 +12,7 @@ import os
 import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from leadclock.notify.channels import build_channels
@@ -82,25 +82,36 @@ class SenderLoop:
 def run_background(store: Store, *, worker: bool = True, sender: bool = True,
                    wake: threading.Event | None = None, live: Live | None = None,
                    outbox_wake: threading.Event | None = None,
+                   clock: Callable[[], datetime] | None = None, max_sleep: float | None = None,
                    ) -> tuple[threading.Event, list[threading.Thread]]:
-    """Start the worker and the sender as threads; set the returned event to stop them."""
+    """Start the worker and the sender as threads; set the returned event to stop them.
+
+    `clock` (default: the system clock) is what both call "now": a test runs them on a clock
+    that moves faster than real time, with a short `max_sleep` so neither oversleeps it."""
     stop = threading.Event()
     threads = []
     outbox_wake = outbox_wake or threading.Event()
     if worker:
-        loop = Worker(store, name=process_name("worker"), wake=wake, live=live)
+        loop = Worker(store, name=process_name("worker"), wake=wake, live=live, clock=clock,
+                      **({"max_sleep": max_sleep} if max_sleep is not None else {}))
         loop.live.outbox_wake = outbox_wake  # the sender hears of the worker's messages at once
         threads.append(threading.Thread(target=loop.run, args=(stop,), name="leadclock-worker", daemon=True))
     if sender:
-        outbox = SenderLoop(store, process_name("sender"), wake=outbox_wake)
+        outbox = SenderLoop(store, process_name("sender"), wake=outbox_wake, clock=clock,
+                            **({"max_sleep": max_sleep} if max_sleep is not None else {}))
         threads.append(threading.Thread(target=outbox.run, args=(stop,), name="leadclock-sender", daemon=True))
     for thread in threads:
         thread.start()
     return stop, threads
 
 
-def serve(url: str, host: str, port: int, *, api_only: bool = False) -> None:
-    """The API with uvicorn; unless `api_only`, the worker and the sender in the same process."""
+def serve(url: str, host: str, port: int, *, api_only: bool = False,
+          companions: Sequence[Callable[[Live, threading.Event], None]] = ()) -> None:
+    """The API with uvicorn; unless `api_only`, the worker and the sender in the same process.
+
+    Each of `companions` runs in a thread of its own with the app's `Live` (so what it writes
+    wakes the embedded worker and sender at once) until the server stops (`leadclock demo`
+    feeds live leads this way)."""
     import uvicorn
 
     from leadclock.api.app import create_app
@@ -115,6 +126,13 @@ def serve(url: str, host: str, port: int, *, api_only: bool = False) -> None:
         context.live.wake = wake
         context.live.outbox_wake = outbox_wake
         stop, threads = run_background(context.store, wake=wake, outbox_wake=outbox_wake)
+    if companions:
+        stop = stop or threading.Event()
+        for index, companion in enumerate(companions):
+            thread = threading.Thread(target=companion, args=(context.live, stop),
+                                      name=f"leadclock-companion-{index}", daemon=True)
+            thread.start()
+            threads.append(thread)
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:

@@ -1,0 +1,169 @@
+"""`leadclock demo`'s live half: the planner on fake time, and the loop end to end on SQLite."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+
+import pytest
+from sqlalchemy import text
+
+from leadclock.engine.events import parse_event
+from leadclock.service.ingest import ingest_events
+from leadclock.service.live import Live
+from leadclock.service.runtime import run_background
+from leadclock.sim.demo import demo_roster
+from leadclock.sim.live_demo import DemoFeeder, LivePlanner, demo_policy, history_until
+from leadclock.store import Store
+
+START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+ROSTER = demo_roster()
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return demo_policy("b2b-saas", ROSTER)
+
+
+def at(event: dict) -> datetime:
+    return datetime.fromisoformat(event["at"])
+
+
+def drive(planner: LivePlanner, until: datetime, step: timedelta = timedelta(seconds=5),
+          owner_of=lambda lead: "sdr-sato") -> list[dict]:
+    """Step fake time to `until`, giving every new lead an owner the moment it is created."""
+    out: list[dict] = []
+    now = START
+    while now < until:
+        now += step
+        events = planner.due(now)
+        out += events
+        for event in events:
+            if event["type"] == "lead.created":
+                planner.observe_owner(event["lead"], owner_of(event["lead"]), now)
+    return out
+
+
+def test_the_demo_policy_routes_and_ticks_around_the_clock(policy):
+    assert policy.calendars["business"].always
+    assert [r.name for r in policy.routing.rules] == ["hot leads", "everyone else"]
+    assert policy.routing.pools["top_performers"] == ["sdr-sato", "sdr-yamada"]
+    assert policy.routing.fallback.rep == "mgr-matsumoto"
+    assert policy.sources["demo_request"].sla.first_contact.warn.at_fraction == 0.5
+    office = demo_policy("b2b-saas", ROSTER, around_the_clock=False)
+    assert not office.calendars["business"].always and office.calendars["business"].weekly
+
+
+def test_history_ends_now(policy):
+    now = datetime(2026, 11, 20, 3, 30, tzinfo=UTC)  # 12:30 in Tokyo
+    events = history_until(now, days=3, seed=7, policy=policy, roster=ROSTER)
+    times = [at(e) for e in events]
+    assert max(times) <= now and max(times) > now - timedelta(hours=2)  # today has data
+    assert min(times) >= datetime(2026, 11, 18, tzinfo=UTC) - timedelta(hours=9)
+    for event in events:
+        parse_event(event)
+
+
+def test_arrivals_every_20_to_90_seconds_with_the_demo_mix(policy):
+    planner = LivePlanner(policy, ROSTER, seed=3, start=START, first_number=500)
+    events = drive(planner, START + timedelta(hours=3))
+    created = [e for e in events if e["type"] == "lead.created"]
+    assert created[0]["lead"] == "L-500" and at(created[0]) - START <= timedelta(seconds=10)
+    gaps = [(at(b) - at(a)).total_seconds() for a, b in pairwise(created)]
+    assert all(19 <= g <= 91 for g in gaps)  # whole seconds
+    assert 10_800 / 90 <= len(created) <= 10_800 / 20
+    sources = {e["source"] for e in created}
+    assert sources == set(policy.sources)  # every source of the preset shows up in 3 hours
+    for event in events:
+        parse_event(event)
+    assert all(a <= b for a, b in pairwise(at(e) for e in events))
+
+
+def test_the_same_seed_plans_the_same_events(policy):
+    runs = [drive(LivePlanner(policy, ROSTER, seed=5, start=START), START + timedelta(hours=1)) for _ in range(2)]
+    assert runs[0] == runs[1]
+    other = drive(LivePlanner(policy, ROSTER, seed=6, start=START), START + timedelta(hours=1))
+    assert other != runs[0]
+
+
+def test_owners_work_their_leads_and_some_leads_are_left_alone(policy):
+    planner = LivePlanner(policy, ROSTER, seed=11, start=START)
+    events = drive(planner, START + timedelta(hours=4))
+    leads = {e["lead"] for e in events if e["type"] == "lead.created"}
+    worked = {e["lead"] for e in events if e["type"] == "activity"}
+    aes = {r.id for r in ROSTER if r.role == "ae"}
+    assert {e["rep"] for e in events if e["type"] == "activity"} - aes == {"sdr-sato"}
+    untouched = leads - worked
+    assert 0.05 * len(leads) < len(untouched) < 0.4 * len(leads)  # breaches in the making
+    kinds = {e["type"] for e in events}
+    assert {"lead.status", "handoff.requested", "handoff.accepted"} <= kinds
+    # Nothing is planned before its lead exists, and every lead's first event is its creation.
+    first: dict[str, str] = {}
+    for event in events:
+        first.setdefault(event["lead"], event["type"])
+    assert set(first.values()) == {"lead.created"}
+
+
+def test_a_new_owner_voids_the_old_owners_plan(policy):
+    planner = LivePlanner(policy, ROSTER, seed=2, start=START, neglect=0.0)
+    created = planner.due(START + timedelta(seconds=15))
+    lead = created[0]["lead"]
+    planner.observe_owner(lead, "sdr-takahashi", START + timedelta(seconds=15))
+    planner.observe_owner(lead, "sdr-yamada", START + timedelta(seconds=16))  # reassigned at once
+    later = [e for e in planner.due(START + timedelta(hours=3)) if e["lead"] == lead]
+    reps = {e.get("rep") for e in later if e["type"] in ("activity", "lead.status")} - {None}
+    assert reps and reps <= {"sdr-yamada"} | {r.id for r in ROSTER if r.role == "ae"}
+
+
+def test_the_loop_routes_breaches_escalates_and_fills_the_inbox(tmp_path, policy):
+    """History, then the feeder, worker and sender on a clock 120x real time: within seconds a
+    live lead is created and routed, a first-contact clock breaches and an inbox row appears."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    db = tmp_path / "demo.db"
+    history = history_until(now, days=2, seed=7, policy=policy, roster=ROSTER)
+    ingest_events(history, str(db), policy, roster=ROSTER)
+    store = Store(f"sqlite:///{db}")
+    begun = time.monotonic()
+
+    def clock() -> datetime:
+        return now + timedelta(seconds=(time.monotonic() - begun) * 120)
+
+    first = 90_000
+    # Leads every 10-30 fake seconds, half of them left alone: breaches within fake minutes.
+    planner = LivePlanner(policy, ROSTER, seed=1, start=now, first_number=first, gap=(10, 30), neglect=0.5)
+    wake, outbox_wake = threading.Event(), threading.Event()
+    live = Live(store, wake=wake)
+    live.outbox_wake = outbox_wake
+    stop, threads = run_background(store, wake=wake, outbox_wake=outbox_wake, live=live, clock=clock, max_sleep=0.05)
+    feeder = DemoFeeder(live, planner, clock, max_sleep=0.05)
+    feeding = threading.Thread(target=feeder.run, args=(stop,), daemon=True)
+    feeding.start()
+    try:
+        found: dict[str, object] = {}
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            with store._read() as connection:
+                found["routed"] = connection.execute(text(
+                    "SELECT l.id, l.owner FROM leads l JOIN audit a ON a.lead = l.id "
+                    "WHERE l.id >= :first AND a.action = 'lead.assign' AND l.owner IS NOT NULL LIMIT 1"),
+                    {"first": f"L-{first}"}).first()
+                found["breach"] = connection.execute(text(
+                    "SELECT lead, stage FROM effects WHERE kind = 'clock_breached' AND lead >= :first LIMIT 1"),
+                    {"first": f"L-{first}"}).first()
+                found["inbox"] = connection.execute(text(  # about a live lead (L-9xxxx)
+                    "SELECT recipient, subject FROM inbox WHERE dedupe_key LIKE :live LIMIT 1"), {"live": "%:L-9%"}).first()
+            if all(found.values()):
+                break
+    finally:
+        stop.set()
+        for thread in [*threads, feeding]:
+            thread.join(timeout=10)
+        store.close()
+    assert found["routed"] is not None, "no live lead was routed"
+    assert found["routed"][1] in {r.id for r in ROSTER}
+    assert found["breach"] is not None, "no live clock breached"
+    assert found["inbox"] is not None, "nothing reached the in-app inbox"
+    assert feeder.posted > 5
