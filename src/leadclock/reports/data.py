@@ -51,7 +51,9 @@ def frame(store: Store, statement: Select[Any], schema: Schema) -> pl.DataFrame:
 
 
 def _frame_postgres(store: Store, statement: Select[Any], schema: Schema) -> pl.DataFrame:
-    compiled = statement.compile(dialect=store.engine.dialect)
+    # render_postcompile: an IN (...) list becomes one bound parameter per item (COPY takes no
+    # "expanding" parameters).
+    compiled = statement.compile(dialect=store.engine.dialect, compile_kwargs={"render_postcompile": True})
     params = compiled.construct_params()
     processors = compiled._bind_processors  # type conversions SQLAlchemy would apply (UTCDateTime)
     bound = {key: processors[key](value) if key in processors else value for key, value in params.items()}
