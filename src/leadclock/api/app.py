@@ -72,6 +72,10 @@ def create_app(
     app.add_middleware(RequestLimits, settings=settings)
     for module in (events, leads, tracking, reps, policies, inbox, webhooks, ops, tokens):
         app.include_router(module.router)
+    # The dashboard (/ and /ui/...): its own pages and sign-in, outside the API's route table.
+    from leadclock.web import mount_dashboard
+
+    mount_dashboard(app)
     return app
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from leadclock.cli import engine_cmd, import_cmd, policy_cmd, report_cmd, service_cmd
+from leadclock.cli import engine_cmd, import_cmd, policy_cmd, report_cmd, service_cmd, user_cmd
 
 app = typer.Typer(
     help="leadclock: lead-handling SLAs between marketing, SDRs and AEs, in business time.",
@@ -17,3 +17,4 @@ app.command("doc")(policy_cmd.doc)
 engine_cmd.register(app)
 service_cmd.register(app)
 report_cmd.register(app)
+user_cmd.register(app)
