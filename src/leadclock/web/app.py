@@ -20,7 +20,7 @@ from leadclock.api.context import AppContext
 from leadclock.api.middleware import RequestLimits
 from leadclock.web.deps import WebState
 from leadclock.web.errors import install_handlers
-from leadclock.web.views import breaches, leads, live, policy, reports, signin
+from leadclock.web.views import assets, breaches, leads, live, policy, reports, signin
 
 PREFIX = "/ui"
 
@@ -29,7 +29,7 @@ def build_dashboard(context: AppContext) -> ASGIApp:
     web = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     web.state.web = WebState(context)
     install_handlers(web)
-    for module in (signin, live, leads, breaches, reports, policy):
+    for module in (signin, live, leads, breaches, reports, policy, assets):
         web.include_router(module.router)
     web.mount(f"{PREFIX}/static", StaticFiles(packages=[("leadclock.web", "static")]), name="static")
     return RequestLimits(web, context.settings)

@@ -3,7 +3,7 @@
 A running clock is one not stopped yet: `open` (its deadline ahead, or just passed and not fired
 by the worker yet) or `breached` and still running (past its deadline, the lead still waiting).
 Both are what a rep must act on now, so both are listed, most urgent first. Read through the
-API's scope, so a rep's page can only ever hold that rep's leads.
+dashboard's scope (`web/scope.py`), so a rep's page only ever holds that rep's clocks and leads.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from datetime import datetime
 
 from sqlalchemy import Table, select
 
-from leadclock.api.queries import Scope
+from leadclock.api.auth import Principal
 from leadclock.store import Store
 from leadclock.store.models import ClockRow, LeadRow, RepRow
+from leadclock.web.scope import clock_condition
 
 _clocks: Table = ClockRow.__table__  # type: ignore[assignment]
 _leads: Table = LeadRow.__table__  # type: ignore[assignment]
@@ -57,7 +58,7 @@ class RepClocks:
                    if c.due_at is not None and 0 < (c.due_at - now).total_seconds() < AT_RISK_SECONDS)
 
 
-def running_clocks(store: Store, scope: Scope, now: datetime, rep: str | None = None) -> tuple[list[RepClocks], bool]:
+def running_clocks(store: Store, principal: Principal, now: datetime, rep: str | None = None) -> tuple[list[RepClocks], bool]:
     """Running clocks grouped by owner (reps in roster order, then unassigned), and whether the
     list was cut at `LIMIT`."""
     statement = (
@@ -65,7 +66,7 @@ def running_clocks(store: Store, scope: Scope, now: datetime, rep: str | None = 
                _clocks.c.target, _clocks.c.outcome, _leads.c.source, _leads.c.tier)
         .join(_leads, _leads.c.id == _clocks.c.lead)
         .where(_clocks.c.stopped_at.is_(None), _clocks.c.outcome.in_(("open", "breached")),
-               scope.lead_condition())
+               clock_condition(principal))
         .order_by(_clocks.c.due_at.asc().nulls_last(), _clocks.c.lead, _clocks.c.stage, _clocks.c.seq)
         .limit(LIMIT + 1)
     )

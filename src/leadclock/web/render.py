@@ -77,6 +77,8 @@ class Page:
         return text if seconds >= 0 else f"{self.t('overdue_by')} {text}"
 
     def fmt(self, value: Any, kind: str) -> str:
+        if kind == "datetime" and isinstance(value, datetime):
+            return self.local(value)  # "2026-10-30(金) 17:46", not an ISO string
         return format_value(value, kind, self.lang)  # type: ignore[arg-type]
 
 

@@ -17,9 +17,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Table, select
 
 from leadclock.api import queries
+from leadclock.api.auth import Principal
 from leadclock.api.routes.tracking import MAX_SEQ, Category
 from leadclock.store import Breach, Store
-from leadclock.store.models import LeadRow
+from leadclock.store.models import BreachRow, LeadRow
 from leadclock.web.deps import (
     SignedPage,
     WebState,
@@ -33,11 +34,13 @@ from leadclock.web.deps import (
 from leadclock.web.errors import bad_input, not_found
 from leadclock.web.query import choice, whole
 from leadclock.web.render import Page, render
+from leadclock.web.scope import breach_condition, sees_lead
 from leadclock.web.suggestions import Suggested, suggest_many
 from leadclock.web.views.signin import safe_next
 
 router = APIRouter(include_in_schema=False)
 _leads: Table = LeadRow.__table__  # type: ignore[assignment]
+_breach_table: Table = BreachRow.__table__  # type: ignore[assignment]
 
 CATEGORIES: tuple[str, ...] = get_args(Category)
 PER_PAGE = 50
@@ -51,6 +54,20 @@ class BreachRow:
     tier: str | None
     suggestion: Suggested | None
     saved: bool = False
+
+
+def _breaches_in_scope(store: Store, principal: Principal, reviewed: bool | None, *, limit: int,
+                       offset: int) -> list[Breach]:
+    statement = select(_breach_table).where(breach_condition(principal))
+    if reviewed is not None:
+        column = _breach_table.c.reviewed_by
+        statement = statement.where(column.is_not(None) if reviewed else column.is_(None))
+    statement = statement.order_by(_breach_table.c.at.desc(), _breach_table.c.lead, _breach_table.c.stage,
+                                   _breach_table.c.seq).limit(limit).offset(offset)
+    with store._read() as connection:
+        return [Breach(lead=r.lead, stage=r.stage, seq=r.seq, at=r.at, owner=r.owner, category=r.category,
+                       note=r.note, reviewed_by=r.reviewed_by, reviewed_at=r.reviewed_at)
+                for r in connection.execute(statement)]
 
 
 def _lead_facts(store: Store, ids: list[str]) -> dict[str, Any]:
@@ -77,8 +94,7 @@ def breaches_page(request: Request, current: SignedPage,
     page_number = whole(request, "page", 1, high=100_000)
     reviewed = {"no": False, "yes": True, "all": None}[reviewed_text or "no"]
     store = state.context.store
-    found = queries.breaches(store, queries.scope_of(principal), reviewed=reviewed, limit=PER_PAGE + 1,
-                             offset=(page_number - 1) * PER_PAGE)
+    found = _breaches_in_scope(store, principal, reviewed, limit=PER_PAGE + 1, offset=(page_number - 1) * PER_PAGE)
     more = len(found) > PER_PAGE
     return render(current, "breaches.html", rows=_rows(request, store, found[:PER_PAGE], current), more=more,
                   page_number=page_number, reviewed=reviewed_text, categories=CATEGORIES,
@@ -94,9 +110,11 @@ async def review(request: Request, lead: str, stage: str, seq: str, current: Sig
     if not seq.isdigit() or int(seq) > MAX_SEQ:
         raise bad_input("seq", f"must be a whole number from 0 to {MAX_SEQ}")
     store = state.context.store
-    record = store.lead(lead) if len(lead) <= 500 and "\x00" not in lead else None
-    if record is None or not queries.sees_lead(store, queries.scope_of(principal), record):
-        raise not_found(f"no lead {lead!r}")
+    existing = queries.breach(store, lead, stage, int(seq)) if len(lead) <= 500 and len(stage) <= 100 else None
+    record = store.lead(lead) if existing is not None else None
+    if existing is None or record is None or not sees_lead(store, principal, record, {existing.owner} - {None}):
+        # Outside the user's scope a breach "does not exist", as in the API.
+        raise not_found(f"no breach {lead}/{stage}/{seq}")
     category = text_field(values, "category", required=True, max_length=100)
     if category not in CATEGORIES:
         raise bad_input("category", f"must be one of {', '.join(CATEGORIES)}, not {category!r}")

@@ -9,11 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from leadclock.api import queries
 from leadclock.web.deps import SignedPage, WebState, principal_of, web_state
 from leadclock.web.errors import bad_input, not_found
 from leadclock.web.explain import explain_clock
 from leadclock.web.render import render
+from leadclock.web.scope import sees_lead
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,7 +29,7 @@ def lead_page(lead_id: str, current: SignedPage, state: Annotated[WebState, Depe
         raise bad_input("lead_id", "is not a lead id")
     store = state.context.store
     record = store.lead(lead_id)
-    if record is None or not queries.sees_lead(store, queries.scope_of(principal_of(current)), record):
+    if record is None or not sees_lead(store, principal_of(current), record, {c.owner for c in record.clocks if c.owner}):
         raise not_found(f"no lead {lead_id!r}")
     current.active = "reps"
     clocks = sorted(record.clocks, key=lambda c: (c.started_at, STAGE_ORDER.get(c.stage, 9), c.seq))

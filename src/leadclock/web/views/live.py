@@ -14,7 +14,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from leadclock.api import queries
 from leadclock.web import charts
 from leadclock.web.deps import SignedPage, WebState, active_policy, principal_of, web_state
 from leadclock.web.open_clocks import running_clocks
@@ -64,8 +63,7 @@ def reps_page(request: Request, current: SignedPage,
     principal = principal_of(current)
     store = state.context.store
     rep = text(request, "rep")
-    scope = queries.scope_of(principal)
     if rep is not None:
         scope_for(principal, store, None, rep)  # 403 / 404 outside the user's scope
-    groups, cut = running_clocks(store, scope, current.now, rep=rep)
+    groups, cut = running_clocks(store, principal, current.now, rep=rep)
     return render(current, "reps.html", groups=groups, cut=cut, rep=rep)
