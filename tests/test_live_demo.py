@@ -167,3 +167,34 @@ def test_the_loop_routes_breaches_escalates_and_fills_the_inbox(tmp_path, policy
     assert found["breach"] is not None, "no live clock breached"
     assert found["inbox"] is not None, "nothing reached the in-app inbox"
     assert feeder.posted > 5
+
+
+def test_the_cli_builds_to_now_prints_a_working_login_and_serves(tmp_path, monkeypatch):
+    """`leadclock demo` without --no-serve: the history, a sign-in that works, then `serve` with
+    the live feed as a companion (replaced here by a stand-in that records its arguments)."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from leadclock.cli.main import app
+    from leadclock.web.accounts import verify_login
+
+    served: dict[str, object] = {}
+
+    def fake_serve(url: str, host: str, port: int, *, companions=()) -> None:
+        served.update(url=url, host=host, port=port, companions=list(companions))
+
+    monkeypatch.setattr("leadclock.service.runtime.serve", fake_serve)
+    db = tmp_path / "demo.db"
+    result = CliRunner().invoke(app, ["demo", "--db", str(db), "--days", "2", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert served["url"] == f"sqlite:///{db}" and served["port"] == 8123 and len(served["companions"]) == 1
+    assert "http://127.0.0.1:8123/ui/" in result.stdout and "Ctrl-C" in result.stdout
+    password = re.search(r"sign in as matsumoto / (\S+)", result.stdout).group(1)
+    store = Store(f"sqlite:///{db}")
+    try:
+        user = verify_login(store, "matsumoto", password)
+        assert user is not None and (user.role, user.team) == ("manager", "inside-sales")
+        assert store.leads()  # the history is stored
+    finally:
+        store.close()

@@ -313,11 +313,19 @@ def _live_demo(path: Path, days: int, seed: int, preset: str, host: str, port: i
 
 
 def _demo_login(store, now: datetime, base: str) -> list[str]:  # type: ignore[no-untyped-def]
-    """How to get in: an admin API token (printed once; only its hash is kept)."""
-    from leadclock.api.auth import create_token
+    """How to get in: the SDR manager's dashboard sign-in with a fresh password, and an admin
+    API token (both printed once; only their hashes are kept)."""
+    import secrets
 
+    from leadclock.api.auth import create_token
+    from leadclock.web.accounts import create_user
+
+    password = secrets.token_urlsafe(12)
+    create_user(store, login="matsumoto", password=password, role="manager", team="inside-sales",
+                display_name="松本恵 (SDR manager)", locale="ja", now=now)
     token = create_token(store, "admin", name="demo", now=now)
-    return [f"API token (admin): {token}",
+    return [f"dashboard: {base}/ui/  sign in as matsumoto / {password}  (the SDR team's manager)",
+            f"API token (admin): {token}",
             f"  e.g. curl -H 'Authorization: Bearer {token}' {base}/breaches"]
 
 
