@@ -56,12 +56,13 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/notifications/dead"): {"admin", "ops"},
     ("POST", "/notifications/{row_id}/requeue"): {"admin", "ops"},
     ("GET", "/metrics"): {"admin", "ops"},
+    ("GET", "/reports/{name}"): HUMAN,
     ("GET", "/tokens"): {"admin"},
     ("POST", "/tokens"): {"admin"},
     ("DELETE", "/tokens/{token_id}"): {"admin"},
 }
 PARAMS = {"lead_id": "L-east", "lead": "L-east", "stage": "first_contact", "seq": "0", "rep_id": "sato",
-          "version": "none", "message_id": "1", "row_id": "1"}
+          "version": "none", "message_id": "1", "row_id": "1", "name": "compliance"}
 
 
 @dataclass

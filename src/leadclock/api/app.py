@@ -27,6 +27,7 @@ from leadclock.api.routes import (
     leads,
     ops,
     policies,
+    reports,
     reps,
     tokens,
     tracking,
@@ -70,7 +71,7 @@ def create_app(
     app.state.metrics_registry = ops.registry_for(context)
     install_handlers(app)
     app.add_middleware(RequestLimits, settings=settings)
-    for module in (events, leads, tracking, reps, policies, inbox, webhooks, ops, tokens):
+    for module in (events, leads, tracking, reps, policies, inbox, webhooks, ops, tokens, reports):
         app.include_router(module.router)
     # The dashboard (/ and /ui/...): its own pages and sign-in, outside the API's route table.
     from leadclock.web import mount_dashboard

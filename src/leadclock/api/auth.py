@@ -49,6 +49,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "policies:read": HUMAN,
     "policies:write": frozenset({"admin", "ops"}),
     "audit:read": HUMAN,
+    "reports:read": HUMAN,  # scoped in the route: a rep to themselves, a manager to their team
     "inbox": HUMAN,
     "notifications:read": frozenset({"admin", "ops"}),
     "notifications:write": frozenset({"admin", "ops"}),

@@ -1,0 +1,157 @@
+"""`leadclock report digest --kind daily|manager|weekly|alerts`: the F18 digests on demand.
+
+The contents are exactly the scheduled ones (`reports/scheduled.py`): the same figures (its
+`_Facts` / `_Builder`, one definition of what a digest says), the same ja/en templates for the
+text, which becomes `report.lines`; the message's payload becomes the tables. Only the window is
+chosen here, as of `request.now`:
+
+- daily (end-of-day digest) and manager (manager daily digest): since the previous business day's
+  run of that digest (yesterday 18:00 for an 18:00 digest) up to now, as the scheduled run at this
+  instant would cover it; "at risk" = open clocks due before the next business day's close;
+- weekly (Monday summary): the selected week (`--week`, default the last full week) against the
+  week before;
+- alerts (exception alerts): today from local midnight up to now; an empty report when all is well.
+
+`--from/--to` replace the window. Scope: `--rep` (that rep's own digest), `--team` (the team's
+members, a manager's view), else the whole organisation. The digest's definition comes from the
+policy's `reports:` entry of that kind when there is one (its label and time), else the default.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leadclock.notify.directory import Directory, people_of
+from leadclock.policy.models import Report as PolicyReport
+from leadclock.reports.data import utc
+from leadclock.reports.output import Column, Kind, Report, ReportError, Table
+from leadclock.reports.params import ReportRequest, parse_week
+from leadclock.reports.scheduled import (
+    ReportData,
+    ReportRun,
+    _Audience,
+    _Builder,
+    _common,
+    _Facts,
+    _Schedule,
+    render_report,
+)
+
+KINDS = {
+    "daily": "end_of_day_digest",
+    "manager": "manager_daily_digest",
+    "weekly": "weekly_summary",
+    "alerts": "exception_alerts",
+}
+_AUDIENCE = {"end_of_day_digest": ["rep"], "manager_daily_digest": ["manager"], "weekly_summary": ["rep", "manager"],
+             "exception_alerts": ["manager"]}
+
+_LABELS: dict[str, dict[str, str]] = {
+    "summary": {"ja": "概要", "en": "Summary"}, "rows": {"ja": "明細", "en": "Rows"},
+    "by_rep": {"ja": "担当者別", "en": "By rep"}, "by_stage": {"ja": "ステージ別", "en": "By stage"},
+    "by_source": {"ja": "ソース別", "en": "By source"}, "breaches": {"ja": "違反", "en": "Breaches"},
+    "at_risk": {"ja": "期限間近", "en": "At risk"}, "team": {"ja": "チーム", "en": "Team"},
+    "total": {"ja": "合計", "en": "Total"},
+    "nothing": {"ja": "この範囲で報告することはありません。", "en": "Nothing to report in this window."},
+}
+
+
+def _label(key: str, lang: str) -> str:
+    found = _LABELS.get(key)
+    return found[lang] if found else key
+
+
+def _kind_of(name: str) -> Kind:
+    if name in ("compliance", "target", "previous_compliance", "threshold"):
+        return "percent"
+    if name == "change":
+        return "delta"
+    if name.endswith("_seconds"):
+        return "seconds"
+    return "text"
+
+
+def _table(key: str, rows: list[dict[str, Any]], lang: str) -> Table:
+    names: list[str] = []
+    for row in rows:
+        names += [name for name in row if name not in names and not isinstance(row[name], dict | list)]
+    kinds = {name: _kind_of(name) for name in names}
+    for name in names:
+        if kinds[name] == "text" and all(isinstance(r.get(name), int) and not isinstance(r.get(name), bool)
+                                         for r in rows if r.get(name) is not None) and any(r.get(name) is not None for r in rows):
+            kinds[name] = "int"
+    return Table(key, _label(key, lang), [Column(name, name, kinds[name]) for name in names],
+                 [{name: row.get(name) for name in names} for row in rows])
+
+
+def payload_tables(payload: dict[str, Any], lang: str) -> list[Table]:
+    """The message payload as tables: its scalars in one summary row, each list of rows and each
+    nested record as a table of its own."""
+    tables: list[Table] = []
+    scalars = {k: v for k, v in payload.items() if not isinstance(v, dict | list)}
+    if scalars:
+        tables.append(_table("summary", [scalars], lang))
+    for key, value in payload.items():
+        if isinstance(value, dict):
+            tables.append(_table(key, [value], lang))
+        elif isinstance(value, list) and all(isinstance(item, dict) for item in value):
+            tables.append(_table(key, value, lang))
+    return tables
+
+
+def _policy_report(request: ReportRequest, kind: str) -> tuple[str, PolicyReport]:
+    for key, report in request.policy.reports.items():
+        if report.kind == kind and report.enabled:
+            return key, report
+    return kind, PolicyReport(kind=kind, to=_AUDIENCE[kind])  # type: ignore[arg-type]
+
+
+def build(request: ReportRequest) -> Report:
+    lang, now = request.lang, utc(request.now)
+    chosen = request.option("kind")
+    if chosen not in KINDS:
+        raise ReportError("kind", f"{chosen!r} is not a digest: give one of {', '.join(KINDS)}")
+    kind = KINDS[chosen]
+    key, definition = _policy_report(request, kind)
+    schedule = _Schedule(request.policy)
+    today = schedule.local_date(now)
+    if kind == "weekly_summary":
+        week = parse_week(request.option("week"), request.zone, request.today)
+        start, end, period = week.start, week.end, week.label
+    elif kind == "exception_alerts":
+        start, end, period = schedule.wall(today), now, today.isoformat()
+    else:
+        start = schedule.previous_daily_due(definition, today) or schedule.wall(today)
+        end, period = now, today.isoformat()
+    start, end = request.start or start, request.end or end
+    if start >= end:
+        raise ReportError("from", f"{start.isoformat()} is not before {end.isoformat()}")
+    run = ReportRun(key, kind, period, now, start, end)
+
+    store = request.store
+    reps = store.reps()
+    directory = Directory(people_of(reps), request.policy)
+    facts = _Facts(ReportData(store.leads(), store.clocks(), store.breaches()), request.policy, directory)
+    builder = _Builder(run, definition, facts, schedule)
+    if request.rep is not None:
+        audience = _Audience(request.rep, frozenset({request.rep}), "rep")
+    elif request.team is not None:
+        members = frozenset(r.id for r in reps if r.team == request.team)
+        if not members:
+            raise ReportError("team", f"unknown team {request.team!r}")
+        audience = _Audience(request.team, members, "team")
+    else:
+        audience = _Audience(request.policy.org.name, None, "org")
+    context = getattr(builder, kind)(audience, lang)
+    report = Report(name="digest", title=kind, lang=lang,
+                    params={"kind": chosen, "period": period, "from": start, "to": end, "as_of": now,
+                            "rep": request.rep, "team": request.team})
+    if context is None:
+        report.notes.append(_LABELS["nothing"][lang])
+        return report
+    subject, text, _html = render_report(kind, lang, _common(run, definition, audience, lang, builder) | context.render)
+    report.title = subject
+    report.lines = text.rstrip("\n").splitlines()
+    report.tables = payload_tables(context.payload, lang)
+    report.data["payload"] = context.payload
+    return report
