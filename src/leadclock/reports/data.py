@@ -2,7 +2,8 @@
 
 Reports aggregate hundreds of thousands of clocks (a month of a million-lead history), so rows
 must not come back one Python object at a time. On PostgreSQL a SELECT is wrapped in
-`COPY (...) TO STDOUT (FORMAT csv)` and polars parses the stream; on SQLite (small teams, the
+`COPY (...) TO STDOUT (FORMAT csv)`, instants travelling as integer microseconds, and polars
+parses the stream; on SQLite (small teams, the
 demo) rows come through SQLAlchemy. Both give the same frame: the same columns, dtypes and
 aware-UTC instants, so every report is written once and tested on both databases.
 """
@@ -23,7 +24,6 @@ from leadclock.store.models import LeadRow, RepRow
 Schema = Mapping[str, Any]  # column name -> polars dtype (pl.Utf8, pl.Int64, pl.Float64, pl.Boolean, INSTANT)
 
 INSTANT = pl.Datetime("us", "UTC")
-_PG_INSTANT = "%Y-%m-%d %H:%M:%S%.f%#z"
 
 
 def _empty(schema: Schema) -> pl.DataFrame:
@@ -57,29 +57,43 @@ def _frame_postgres(store: Store, statement: Select[Any], schema: Schema) -> pl.
     params = compiled.construct_params()
     processors = compiled._bind_processors  # type conversions SQLAlchemy would apply (UTCDateTime)
     bound = {key: processors[key](value) if key in processors else value for key, value in params.items()}
+    names = list(schema)
     with store._read() as connection:
         driver = connection.connection.driver_connection
         assert driver is not None
         cursor = driver.cursor()
-        # Instants print as "2026-07-08 09:00:00.123+00" in UTC, whatever the server's zone.
-        cursor.execute("SET LOCAL TimeZone = 'UTC'")
         buffer = io.BytesIO()
-        with cursor.copy(f"COPY ({compiled.string}) TO STDOUT WITH (FORMAT csv, HEADER)", bound) as copy:
+        with cursor.copy(f"COPY ({_epoch_select(compiled.string, schema)}) TO STDOUT WITH (FORMAT csv)", bound) as copy:
             for block in copy:
                 buffer.write(block)
     if buffer.tell() == 0:
         return _empty(schema)
     buffer.seek(0)
-    names = list(schema)
-    raw = {name: (pl.Utf8 if dtype == INSTANT or dtype == pl.Boolean else dtype) for name, dtype in schema.items()}
-    table = pl.read_csv(buffer, has_header=True, new_columns=names, schema_overrides=raw, infer_schema=False)
+    raw = {name: (pl.Int64 if dtype == INSTANT else pl.Utf8 if dtype == pl.Boolean else dtype)
+           for name, dtype in schema.items()}
+    table = pl.read_csv(buffer, has_header=False, new_columns=names, schema_overrides=raw, infer_schema=False)
     conversions = []
     for name, dtype in schema.items():
         if dtype == INSTANT:
-            conversions.append(pl.col(name).str.to_datetime(_PG_INSTANT, time_unit="us").dt.convert_time_zone("UTC"))
+            conversions.append(pl.col(name).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
         elif dtype == pl.Boolean:
             conversions.append(pl.col(name) == "t")
     return table.with_columns(conversions) if conversions else table
+
+
+def _epoch_select(sql: str, schema: Schema) -> str:
+    """`sql` with each instant column as integer microseconds since the epoch (UTC).
+
+    Why: a report reads up to a few million instants. As text ("2026-07-08 09:00:00.123+00")
+    they cost PostgreSQL a time-zone conversion and formatting each, and polars a pattern parse;
+    as integers both sides do almost nothing, and the CSV is a third smaller. date_part gives
+    float8 seconds, exact to well under a microsecond for any instant of this era, so rounding
+    the product gives the stored microsecond back.
+    """
+    aliases = [f"c{index}" for index in range(len(schema))]
+    columns = [f"round(date_part('epoch', q.{alias}) * 1000000)::int8" if dtype == INSTANT else f"q.{alias}"
+               for alias, dtype in zip(aliases, schema.values(), strict=True)]
+    return f"SELECT {', '.join(columns)} FROM ({sql}) AS q({', '.join(aliases)})"
 
 
 def known_scope(store: Store) -> tuple[set[str], set[str], set[str]]:
