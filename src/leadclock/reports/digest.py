@@ -8,8 +8,8 @@ chosen here, as of `request.now`:
 - daily (end-of-day digest) and manager (manager daily digest): since the previous business day's
   run of that digest (yesterday 18:00 for an 18:00 digest) up to now, as the scheduled run at this
   instant would cover it; "at risk" = open clocks due before the next business day's close;
-- weekly (Monday summary): the selected week (`--week`, default the last full week) against the
-  week before;
+- weekly (Monday summary): the selected week (`--week`, default the last full week; a week in
+  progress up to now) against the week before;
 - alerts (exception alerts): today from local midnight up to now; an empty report when all is well.
 
 `--from/--to` replace the window. Scope: `--rep` (that rep's own digest), `--team` (the team's
@@ -117,7 +117,9 @@ def build(request: ReportRequest) -> Report:
     today = schedule.local_date(now)
     if kind == "weekly_summary":
         week = parse_week(request.option("week"), request.zone, request.today)
-        start, end, period = week.start, week.end, week.label
+        # A week still in progress is the week so far: the scheduled run counts an open clock due
+        # before its end as breached, which is only true once that deadline has passed.
+        start, end, period = week.start, min(week.end, now), week.label
     elif kind == "exception_alerts":
         start, end, period = schedule.wall(today), now, today.isoformat()
     else:
