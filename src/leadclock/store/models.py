@@ -134,7 +134,7 @@ class LeadRow(Base):
     tier: Mapped[str | None]
     status: Mapped[str]
     owner: Mapped[str | None] = mapped_column(index=True)
-    created_at: Mapped[datetime | None]
+    created_at: Mapped[datetime | None] = mapped_column(index=True)  # cohorts by arrival (0007)
     within_sla: Mapped[bool]
     arrived_after_hours: Mapped[bool] = mapped_column(default=False)
     first_contact_at: Mapped[datetime | None]
@@ -177,7 +177,7 @@ class ClockRow(Base):
     )
     stage: Mapped[str] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(primary_key=True)
-    owner: Mapped[str | None] = mapped_column(index=True)
+    owner: Mapped[str | None]
     started_at: Mapped[datetime]
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     max_at: Mapped[datetime | None]
@@ -194,6 +194,10 @@ class ClockRow(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     required: Mapped[int] = mapped_column(default=0)
     warned: Mapped[bool] = mapped_column(default=False)  # the warning effect was emitted
+
+    # A scorecard reads one rep's clocks due in a week or two (migration 0007); the pair also
+    # serves lookups by owner alone.
+    __table_args__ = (Index("ix_clocks_owner_due_at", "owner", "due_at"),)
 
 
 class EffectRow(Base):
