@@ -270,21 +270,26 @@ def active_policy(store: Store) -> PolicyVersion | None:
 
 
 def active_version(store: Store) -> str | None:
-    """`active_policy`'s version only: two indexed single-row reads, no policy document."""
+    """`active_policy`'s version only: one statement (two indexed single-row subqueries), no
+    policy document. It runs on every live request, so it is one round trip, not two."""
+    activation = (
+        select(_audit.c.at, _audit.c.detail).where(_audit.c.action == POLICY_ACTIVATED)
+        .order_by(_audit.c.at.desc(), _audit.c.id.desc()).limit(1).subquery()
+    )
+    newest = (
+        select(_policies.c.version, _policies.c.created_at)
+        .order_by(_policies.c.created_at.desc(), _policies.c.version.desc()).limit(1).subquery()
+    )
+    statement = select(newest.c.version, newest.c.created_at, activation.c.at, activation.c.detail).select_from(
+        newest.outerjoin(activation, true())
+    )
     with store._read() as connection:
-        activation = connection.execute(
-            select(_audit.c.at, _audit.c.detail).where(_audit.c.action == POLICY_ACTIVATED)
-            .order_by(_audit.c.at.desc(), _audit.c.id.desc()).limit(1)
-        ).first()
-        newest = connection.execute(
-            select(_policies.c.version, _policies.c.created_at)
-            .order_by(_policies.c.created_at.desc(), _policies.c.version.desc()).limit(1)
-        ).first()
-    if newest is None:
+        row = connection.execute(statement).first()
+    if row is None:
         return None
-    version = str(newest.version)
-    if activation is not None and activation.at >= newest.created_at:
-        version = str((activation.detail or {}).get("version") or version)
+    version = str(row.version)
+    if row.at is not None and row.at >= row.created_at:
+        version = str((row.detail or {}).get("version") or version)
     return version
 
 

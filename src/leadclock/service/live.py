@@ -109,6 +109,31 @@ class Tick:
     reports: int = 0
 
 
+class _History:
+    """The touched leads' events, read from the log once per settle: a later round adds the
+    assignments this settle stored itself instead of reading the log again. Order is the log's
+    (instant, then arrival); what this settle adds arrived last."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.by_lead: dict[str, list[Event]] = {}
+        self.rank: dict[str, int] = {}
+
+    def events(self, leads: set[str]) -> list[Event]:
+        missing = leads - self.by_lead.keys()
+        for lead in missing:
+            self.by_lead[lead] = []
+        if missing:
+            for event in self.store.events(leads=missing):
+                self.add(event)
+        rank = self.rank
+        return sorted((e for lead in leads for e in self.by_lead[lead]), key=lambda e: (e.at, rank[e.id]))
+
+    def add(self, event: Event) -> None:
+        self.rank.setdefault(event.id, len(self.rank))
+        self.by_lead.setdefault(event.lead or "", []).append(event)
+
+
 def _lead_rows(store: Store, ids: Iterable[str]) -> dict[str, tuple[str, str | None, str]]:
     """(status, owner, policy version) of the stored leads among `ids`."""
     from sqlalchemy import select
@@ -215,6 +240,7 @@ class Live:
         routing = active is not None and bool(active.routing.rules)
         router: RouterState | None = None
         router_busy = False
+        queued_at_load: list[bool] = []
 
         def router_state() -> RouterState | None:
             nonlocal router, router_busy
@@ -222,6 +248,8 @@ class Live:
                 # The API waits for the router; the worker must not (see the module doc).
                 router = load_router(store, wait=actor != "worker" and not actor.startswith("worker"))
                 router_busy = router is None
+                if router is not None:
+                    queued_at_load.append(bool(router.queue))
             return router
 
         if availability and routing:
@@ -247,6 +275,7 @@ class Live:
         fresh: set[str] | None = None
         future: dict[str, datetime] = {}  # leads' earliest events stamped after `now`
         assigned_events: list[Event] = []
+        history = _History(store)
 
         queued: list[Decision] = []
         if flush_queue and routing and active is not None:
@@ -267,7 +296,7 @@ class Live:
         for _round in range(MAX_ROUNDS):
             if not pending_leads:
                 break
-            replayed = self._replay(pending_leads, versions, active, now, known, policy_of)
+            replayed = self._replay(pending_leads, versions, active, now, known, policy_of, history)
             states.update(replayed[0])
             effects.extend(replayed[1])
             future.update(replayed[3])
@@ -292,7 +321,8 @@ class Live:
             fresh = set()
             direct = None
             if new_assignments:
-                store.append_events(new_assignments)
+                for event in store.append_events(new_assignments)[0]:
+                    history.add(event)
 
         # Leads that closed in this pass free their owner's capacity (max open, load balance).
         for lead_id, state in states.items():
@@ -304,7 +334,9 @@ class Live:
 
         for version in sorted({p.version for p in policy_of.values()}):
             group = [s for lead, s in states.items() if policy_of[lead].version == version]
-            store.save_leads(group, version)
+            # Only leads whose row was looked up (`leads`) are known to be new; a queued lead
+            # added on the way is stored.
+            store.save_leads(group, version, fresh={s.lead for s in group if s.lead in leads and s.lead not in before})
         for decision in settled.decisions:
             effects.extend(decision.effects())  # "nobody could take it" alerts
         new_effects = store.insert_effects(effects)
@@ -327,7 +359,9 @@ class Live:
             wake[lead_id] = at if current is None else min(current, at)
         if router is not None:
             waiting = min((q.arrived_at for q in router.queue), default=None)
-            wake[ROUTER] = next_queue_flush(router, waiting, active) if waiting and active else None
+            if waiting is not None or any(queued_at_load) or flush_queue:
+                # An empty queue that was empty has no wake-up to move (the common case).
+                wake[ROUTER] = next_queue_flush(router, waiting, active) if waiting and active else None
             save_router(store, router, now)
         elif ROUTER in retry:
             wake[ROUTER] = now + RETRY
@@ -341,8 +375,9 @@ class Live:
 
     def _replay(self, leads: set[str], versions: dict[str, str | None], active: Policy | None,
                 now: datetime, known: set[str] | None, policy_of: dict[str, Policy],
+                history: _History,
                 ) -> tuple[dict[str, LeadState], list[Effect], dict[str, datetime | None], dict[str, datetime]]:
-        events = self.store.events(leads=leads)
+        events = history.events(leads)
         by_version: dict[str, list[Event]] = {}
         last_assigned: dict[str, datetime | None] = {}
         future: dict[str, datetime] = {}

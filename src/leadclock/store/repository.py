@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime
@@ -583,9 +583,12 @@ class Store:
 
     # ------------------------------------------------------------------ derived state
 
-    def save_leads(self, leads: Iterable[LeadState], policy_version: str) -> None:
+    def save_leads(self, leads: Iterable[LeadState], policy_version: str, *,
+                   fresh: Collection[str] = frozenset()) -> None:
         """Upsert each lead's row and replace its clocks (and unreviewed breaches), in one
-        transaction. A lead given twice keeps its last state."""
+        transaction. A lead given twice keeps its last state. `fresh` names leads the caller
+        knows were never stored (it holds their locks): there is nothing of theirs to replace,
+        which saves the live path two statements per new lead."""
         updated_at = self._now()
         upsert = self._insert(_leads)
         upsert = upsert.on_conflict_do_update(
@@ -614,19 +617,20 @@ class Store:
                         if clock.lead != state.lead:
                             raise StoreError(f"lead {state.lead!r} holds clock {clock.key!r} of another lead")
                         clocks.append(clock)
-                ids = list(states)
+                stored = [lead for lead in states if lead not in fresh]
                 connection.execute(upsert, lead_rows)
                 # Delete-then-insert: the engine recomputed every clock of these leads, and two
                 # bulk statements beat a per-clock upsert by far.
-                connection.execute(delete(_clocks).where(_clocks.c.lead.in_(ids)))
+                if stored:
+                    connection.execute(delete(_clocks).where(_clocks.c.lead.in_(stored)))
                 self._bulk_insert(connection, _clocks, CLOCK_FIELDS, [_clock_values(c) for c in clocks])
-                self._sync_breaches(connection, ids, clocks)
+                self._sync_breaches(connection, stored, clocks)
 
     def _sync_breaches(self, connection: Connection, ids: list[str], clocks: list[Clock]) -> None:
         # A breach row outlives recomputation because people annotate it: insert new ones, move
         # changed ones, and drop the ones a late event undid unless someone already reviewed them.
         wanted = {(c.lead, c.stage, c.seq): c for c in clocks if c.breached_at is not None}
-        have = {
+        have = {} if not ids else {
             (row.lead, row.stage, row.seq): row
             for row in connection.execute(
                 select(_breaches.c.lead, _breaches.c.stage, _breaches.c.seq, _breaches.c.at,
@@ -892,11 +896,16 @@ class Store:
         if known is not None:
             statement = statement.where(_reps.c.known == known)
         with self._read() as connection:
-            return [
+            found = [
                 Rep(row.id, row.name, row.team, row.role, row.manager, row.known, row.locale,
                     dict(row.contact) if row.contact else None)
                 for row in connection.execute(statement)
             ]
+            # Seen stored: `_note_reps` may skip them. Through the same commit hook as a write,
+            # since a row this transaction inserted is gone again if it rolls back.
+            connection.info.setdefault("leadclock_reps", set()).update(
+                rep.id for rep in found if rep.id not in self._reps_stored)
+            return found
 
     def upsert_rep(
         self,

@@ -117,10 +117,12 @@ def load_router(store: Store, *, wait: bool = True) -> RouterState | None:
     if store.dialect == "postgresql":
         statement = statement.with_for_update(skip_locked=not wait)
     with store._write() as connection:
-        if store.dialect == "postgresql" and wait:
-            # The row may not exist yet: serialise its creation with a transaction lock.
-            connection.execute(text("SELECT pg_advisory_xact_lock(8124, 0)"))
         blob = connection.execute(statement).scalar()
+        if blob is None and store.dialect == "postgresql" and wait:
+            # No row yet: serialise its creation with a transaction lock, then look again (a
+            # writer that created it meanwhile has committed by the time the lock is ours).
+            connection.execute(text("SELECT pg_advisory_xact_lock(8124, 0)"))
+            blob = connection.execute(statement).scalar()
         if blob is None:
             if not wait and store.dialect == "postgresql":
                 exists = connection.execute(select(func.count()).select_from(_router)).scalar()
