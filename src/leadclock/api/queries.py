@@ -199,6 +199,17 @@ def breaches(
         return [_breach(row) for row in connection.execute(statement)]
 
 
+def breach_suggestions(store: Store, found: list[Breach]) -> dict[tuple[str, str, int], Any]:
+    """F24's automatic root cause for each breach (`reports.root_causes.suggest_for`), under the
+    active policy (the base preset on a store without one)."""
+    from leadclock.policy import load_preset
+    from leadclock.reports.root_causes import suggest_for
+
+    version = active_version(store)
+    policy = (store.load_policy(version) if version else None) or load_preset("base")
+    return suggest_for(store, policy, found)
+
+
 def breach(store: Store, lead: str, stage: str, seq: int) -> Breach | None:
     with store._read() as connection:
         row = connection.execute(select(_breaches).where(

@@ -70,11 +70,15 @@ def event(e: Event) -> dict[str, Any]:
     return event_to_json(e)
 
 
-def breach(b: Breach) -> dict[str, Any]:
+def breach(b: Breach, suggestion: Any = None) -> dict[str, Any]:
+    """`suggestion`: the F24 automatic root cause (`reports.root_causes.Suggestion`), if any; a
+    manager confirms it (or picks another category) through the review endpoint."""
     return {
         "lead": b.lead, "stage": b.stage, "seq": b.seq, "at": instant(b.at), "owner": b.owner,
         "category": b.category, "note": b.note, "reviewed_by": b.reviewed_by,
         "reviewed_at": instant(b.reviewed_at),
+        "suggested_category": None if suggestion is None else suggestion.category,
+        "suggested_reason": None if suggestion is None else dict(suggestion.reason),
     }
 
 

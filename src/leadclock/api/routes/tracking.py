@@ -75,7 +75,9 @@ def list_breaches(
 ) -> dict[str, Any]:
     found = queries.breaches(context.store, queries.scope_of(principal), lead=lead, reviewed=reviewed,
                              since=instant_param(since, "since"), limit=limit, offset=offset)
-    return {"items": [serialize.breach(b) for b in found], "limit": limit, "offset": offset,
+    suggested = queries.breach_suggestions(context.store, found)
+    return {"items": [serialize.breach(b, suggested.get((b.lead, b.stage, b.seq))) for b in found],
+            "limit": limit, "offset": offset,
             "next_offset": offset + limit if len(found) == limit else None}
 
 
@@ -97,7 +99,7 @@ def review_breach(
         raise not_found("breach", f"{lead}/{stage}/{seq}")
     found = queries.breach(context.store, lead, stage, seq)
     assert found is not None
-    return serialize.breach(found)
+    return serialize.breach(found, queries.breach_suggestions(context.store, [found]).get((lead, stage, seq)))
 
 
 @router.get("/audit", tags=["audit"], summary="The audit trail, newest first (F27)")
