@@ -132,6 +132,7 @@ class _Lead:
     id: str
     source: str
     target: float  # first-contact target in seconds (wall-clock seconds on a 24/7 calendar)
+    created: datetime
     owner: str | None = None
     generation: int = 0  # bumped when the owner changes: the old owner's plans are void
     events: int = 0
@@ -200,8 +201,11 @@ class LivePlanner:
         """The next instant something is planned (an arrival at the latest)."""
         return min(self._next_arrival, self._queue[0].at) if self._queue else self._next_arrival
 
-    def open_leads(self) -> list[str]:
-        return [lead.id for lead in self._leads.values() if not lead.closed and lead.events]
+    def open_leads(self, now: datetime, within: timedelta = timedelta(hours=6)) -> list[str]:
+        """Leads still in play that arrived in the last `within` (older ones have long breached:
+        watching their owners would cost a query per lead forever and change little)."""
+        return [lead.id for lead in self._leads.values()
+                if not lead.closed and lead.events and lead.created >= now - within]
 
     def observe_owner(self, lead_id: str, rep: str | None, now: datetime) -> None:
         """`rep` owns `lead_id` as of `now`; a new owner gets a plan of their own."""
@@ -223,7 +227,7 @@ class LivePlanner:
     def _arrive(self, at: datetime) -> None:
         r = self._rng
         source = r.choices(self._sources, self._weights)[0]
-        lead = _Lead(f"L-{self._next_number}", source, self._plans[source].contact)
+        lead = _Lead(f"L-{self._next_number}", source, self._plans[source].contact, at)
         self._next_number += 1
         self._leads[lead.id] = lead
         self._plan(lead, at, "lead.created", {"source": source, **self._person()})
@@ -339,7 +343,7 @@ class DemoFeeder:
             for decision in result.settled.decisions:
                 self.planner.observe_owner(decision.lead, decision.rep, now)
         # Reassignments the worker made after an escalation show in the leads table.
-        for lead, owner in _owners(self.live.store, self.planner.open_leads()).items():
+        for lead, owner in _owners(self.live.store, self.planner.open_leads(now)).items():
             self.planner.observe_owner(lead, owner, now)
         return len(raw)
 
