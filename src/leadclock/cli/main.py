@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from leadclock.cli import engine_cmd, import_cmd, policy_cmd, report_cmd, service_cmd, user_cmd
+from leadclock.cli import (
+    chart_cmd,
+    engine_cmd,
+    import_cmd,
+    policy_cmd,
+    report_cmd,
+    service_cmd,
+    user_cmd,
+)
 
 app = typer.Typer(
     help="leadclock: lead-handling SLAs between marketing, SDRs and AEs, in business time.",
@@ -18,3 +26,4 @@ engine_cmd.register(app)
 service_cmd.register(app)
 report_cmd.register(app)
 user_cmd.register(app)
+chart_cmd.register(app)
