@@ -153,13 +153,18 @@ def concurrently(store: Store, *calls: Callable[[], T]) -> list[T]:
 
 
 def first_assignments(store: Store, before: datetime) -> pl.DataFrame:
-    """Each rep's first clock start in the store (their first assignment), before `before`."""
-    statement = (
-        select(_clocks.c.owner, func.min(_clocks.c.started_at))
-        .where(_clocks.c.owner.is_not(None), _clocks.c.started_at < before)
-        .group_by(_clocks.c.owner)
+    """Each rep's first assignment in the store, taken as the deadline of their first clock.
+
+    The deadline, not the start, because `clocks (owner, due_at)` is indexed: one index probe
+    per rep instead of a scan of every clock ever (a first clock's deadline is minutes to a day
+    after its start; tenure is counted in weeks)."""
+    first = (
+        select(_clocks.c.due_at)
+        .where(_clocks.c.owner == _reps.c.id, _clocks.c.due_at.is_not(None), _clocks.c.due_at < before)
+        .order_by(_clocks.c.due_at).limit(1).scalar_subquery()
     )
-    return frame(store, statement, {"owner": pl.Utf8, "first_at": INSTANT})
+    found = frame(store, select(_reps.c.id, first), {"owner": pl.Utf8, "first_at": INSTANT})
+    return found.drop_nulls("first_at")
 
 
 def json_text(store: Store, key: str) -> ColumnElement[str]:

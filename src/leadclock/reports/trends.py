@@ -9,8 +9,8 @@ grouped by the *local* time the lead arrived (the policy's time zone):
 * monthly: calendar months (the first and last may be partial, cut by the range);
 * by weekday of arrival ("does Friday drop? is Monday worse, the weekend's backlog?");
 * by hour of arrival (local hour of lead creation, 0-23) and weekday x hour (the heat map);
-* by rep tenure: whole weeks between the rep's first assignment in the store (their first clock,
-  UTC day) and the day the rep's first clock on the lead started, bucketed 0-4, 5-12, 13-26 and
+* by rep tenure: whole weeks between the rep's first assignment in the store (the deadline of
+  their first clock, UTC day) and the day the rep's first clock on the lead started, bucketed 0-4, 5-12, 13-26 and
   27+ weeks (0-4 = the first five weeks). Counted per (lead, rep) pair whose first clock started
   in the range, with only the rep's own clocks (as a rep's compliance is everywhere else).
 
