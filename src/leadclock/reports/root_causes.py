@@ -16,8 +16,8 @@ first rule that applies wins:
 2. a notification about the lead's warning, breach or escalation on that stage failed or went
    dead in the outbox → system_failure. A notification that never reached the rep is a system
    problem (the tool failed, not the rep), so "missed_notification" is kept for rule 6;
-3. the owner was `away` / `offline` (latest rep.availability event) at the clock's start or at
-   its deadline → rep_unavailable;
+3. the owner was `away` / `offline` (latest rep.availability event, looked for up to 14 days
+   before the clock started) at the clock's start or at its deadline → rep_unavailable;
 4. the owner was off shift at the deadline: their working-hours calendar (routing.reps.<id>.hours,
    default "business") closed, or a day of their time off → rep_unavailable. Only the deadline
    counts: a clock that starts after hours waits for the next opening anyway;
@@ -85,6 +85,7 @@ _events = EventRow.__table__
 _breaches = BreachRow.__table__
 _outbox = Outbox.__table__
 NOTIFIED_KINDS = ("clock_warning", "clock_breached", "escalation")
+AVAILABILITY_LOOKBACK = timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -253,9 +254,14 @@ def gather_facts(store: Store, keys: Sequence[Key]) -> dict[Key, BreachFacts]:
                 tiers[row.id] = row.tier
         owners = sorted({row.owner for row in clocks.values() if row.owner})
         timelines: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
-        if owners:
+        instants = [t for row in clocks.values() for t in (row.started_at, row.due_at) if t is not None]
+        if owners and instants:
+            # Through the (at, seq) index: a status set more than AVAILABILITY_LOOKBACK before the
+            # clock started is not looked for (unknown is not evidence).
             for row in connection.execute(
-                select(_events.c.at, _events.c.data).where(_events.c.type == "rep.availability")
+                select(_events.c.at, _events.c.data).where(
+                    _events.c.at >= min(instants) - AVAILABILITY_LOOKBACK, _events.c.at <= max(instants),
+                    _events.c.type == "rep.availability")
                 .order_by(_events.c.at, _events.c.seq)
             ):
                 data = row.data or {}
