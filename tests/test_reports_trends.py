@@ -69,6 +69,21 @@ def test_monthly_weekday_and_hour_worked_example(filled: Store) -> None:
     assert heat["compliance"][4][16] == 0.0 and heat["compliance"][2][16] == 100.0
     assert heat["compliance"][0][10] == 50.0 and sum(map(sum, heat["leads"])) == 6
     assert not any("drop" in note for note in report.notes)  # fewer than 20 leads a day: no claim
+    assert "Morning arrivals (before 12:00): 50.0% of 4; afternoon (12:00-18:00): 50.0% of 2." in report.notes
+
+
+def test_a_friday_drop_is_called_out(store: Store) -> None:
+    # Thu 16 and Fri 17 July: 20 leads each; every second Friday lead is contacted after 30 min.
+    events: list[dict] = []
+    for index in range(20):
+        at = f"{10 + index // 6:02d}:{index % 6 * 9:02d}"
+        events += lead(f"T{index}", f"2026-07-16 {at}", rep="ann", contact_after=5)
+        events += lead(f"F{index}", f"2026-07-17 {at}", rep="bob", contact_after=30 if index % 2 else 5)
+    ingest(store, events, NOW)
+    report = july(store)
+    assert "Leads arriving on Fri are 50.0% compliant, 50.0 points below the other days (100.0%; 20 leads)." \
+        in report.notes
+    assert not any(note.startswith("Mon") for note in report.notes)  # no Monday leads: nothing said
 
 
 def test_rolling_window_counts_the_29_days_before(filled: Store) -> None:

@@ -19,7 +19,8 @@ arrival (exact local hours for every real time zone), pairs per rep and day, fir
 per rep; the three reads run at once on PostgreSQL (`cohort.concurrently`).
 
 A weekday is called out when it has at least `MIN_LEADS` leads and its compliance is at least
-`DROP_POINTS` points below the other weekdays together. Chart series are in `report.data`
+`DROP_POINTS` points below the other six days together. Morning (arrivals before 12:00) and
+afternoon (12:00-18:00) are compared in a note (001: "are morning leads handled better?"). Chart series are in `report.data`
 (`rolling`, `heatmap`, `targets`) for the dashboard and `reports/charts.py`.
 """
 
@@ -62,6 +63,7 @@ _WORDS = {
         "empty": "この期間にリードはありません（{label}）。",
         "drop": "{day}曜日に到着したリードのコンプライアンスは{value}%で、他の曜日（{others}%）より{points}ポイント低い（{n}件）。",
         "no_drop": "{day}曜日: {value}%（他の曜日 {others}%、{n}件）— 目立った低下はありません。",
+        "halves": "午前に到着したリード（12時前）: {am}%（{n_am}件）、午後（12〜18時）: {pm}%（{n_pm}件）。",
         "tenure_note": "在籍0-4週の担当者: {new}%（{n_new}件）、27週以上: {old}%（{n_old}件）。",
         "trend": "30日ローリング: 期間の初め {first}% → 終わり {last}%（{delta:+.1f}ポイント）。",
     },
@@ -69,12 +71,13 @@ _WORDS = {
         "title": "SLA compliance trends", "rolling": "Rolling 30 days", "monthly": "Monthly",
         "weekday": "By weekday of arrival", "hour": "By hour of arrival (local time)", "tenure": "By rep tenure",
         "date": "Date", "leads": "Leads", "day": "Day", "rolling30": "Rolling 30 days", "month": "Month",
-        "within": "Within SLA", "compliance": "Compliance", "vs": "vs other weekdays", "hour_col": "Hour", "weekday_col": "Weekday",
+        "within": "Within SLA", "compliance": "Compliance", "vs": "vs the other days", "hour_col": "Hour", "weekday_col": "Weekday",
         "bucket": "Tenure (weeks)", "reps": "Reps", "pairs": "Leads (rep x lead)",
         "range": "Range: {label} ({tz})",
         "empty": "No leads arrived in this range ({label}).",
-        "drop": "Leads arriving on {day} are {value}% compliant, {points} points below the other weekdays ({others}%; {n} leads).",
-        "no_drop": "{day}: {value}% (other weekdays {others}%, {n} leads): no marked drop.",
+        "drop": "Leads arriving on {day} are {value}% compliant, {points} points below the other days ({others}%; {n} leads).",
+        "no_drop": "{day}: {value}% (the other days {others}%, {n} leads): no marked drop.",
+        "halves": "Morning arrivals (before 12:00): {am}% of {n_am}; afternoon (12:00-18:00): {pm}% of {n_pm}.",
         "tenure_note": "Reps in weeks 0-4: {new}% ({n_new} leads); 27+ weeks: {old}% ({n_old} leads).",
         "trend": "Rolling 30 days: {first}% at the start of the range, {last}% at the end ({delta:+.1f} points).",
     },
@@ -195,6 +198,11 @@ def _weekday_hour(report: Report, request: ReportRequest, cohort: pl.DataFrame, 
                                               value=row["compliance"], others=row["others"],
                                               points=round(-row["vs_others"], 1), n=row["leads"]))
     by_hour = {row["hour"]: row for row in _group(cohort, "hour").iter_rows(named=True)}
+    halves = [[by_hour[h] for h in hours if h in by_hour] for hours in (range(12), range(12, 18))]
+    counts = [(sum(r["leads"] for r in rows_), sum(r["within"] for r in rows_)) for rows_ in halves]
+    if all(n for n, _ in counts):
+        report.notes.append(words["halves"].format(am=pct(counts[0][1], counts[0][0]), n_am=counts[0][0],
+                                                   pm=pct(counts[1][1], counts[1][0]), n_pm=counts[1][0]))
     report.tables.append(Table("hour", words["hour"], [
         Column("hour", words["hour_col"]), Column("leads", words["leads"], "int"),
         Column("compliance", words["compliance"], "percent"),
