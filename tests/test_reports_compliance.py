@@ -228,3 +228,36 @@ def test_an_instant_is_in_its_local_day_and_week(instant: datetime) -> None:
     week = week_period(day, TOKYO)
     assert week.start.astimezone(TOKYO).weekday() == 0 and week.end - week.start == timedelta(days=7)
     assert local_midnight(day, TOKYO) == day_period(day, TOKYO).start
+
+
+def _ingest(store: Store, events: list[dict[str, Any]], now: datetime) -> None:
+    from leadclock.engine.events import parse_event
+    from leadclock.service.ingest import ingest_into
+
+    ingest_into(store, [parse_event(e) for e in events], [], policy(), as_of=now, now=now)
+
+
+def test_today_is_live_and_closed_days_are_kept_for_ten_minutes(filled: Store) -> None:
+    from leadclock.reports.live_figures import CLOSED_MAX_AGE
+
+    build(request(filled))  # fills the closed days' figures
+    later = NOW + timedelta(minutes=5)
+    # Today: tanaka finally calls c1 at 15:05 (65 min for a 15-min target).
+    h = History()
+    h.events.append({"id": "c1-call", "type": "activity", "at": local(8, 15, 5).isoformat(), "lead": "c1",
+                     "rep": "ae-tanaka", "channel": "call", "outcome": "connected"})
+    # A closed day changes too: a lead of Monday 6 July, called 30 min late (a late import).
+    h.lead("z1", "demo_request", local(6, 13), 30, "qualified")
+    _ingest(filled, h.events, later)
+    now_report = build(request(filled, now=later))
+    today = periods(now_report)["today"]
+    assert (today["leads"], today["within_sla"]) == (4, 0)  # d1's first contact fell due at 15:03
+    assert today["average_response_seconds"] == (1200.0 + 3900.0) / 2  # b1 and now c1
+    assert [r["lead"] for r in now_report.table("in_breach").rows] == ["d1", "g1"]  # c1 is no longer running
+    # The week: a1, b1, c1, g1 and now d1; z1 (Monday) not seen yet: the closed days are kept.
+    assert (periods(now_report)["week"]["leads"], periods(now_report)["week"]["within_sla"]) == (5, 1)
+    monday = now_report.data["trend"]["dates"].index("2026-07-06")
+    assert now_report.data["trend"]["leads"][monday] == 2
+    fresh = build(request(filled, now=NOW + CLOSED_MAX_AGE))
+    assert (periods(fresh)["week"]["leads"], periods(fresh)["week"]["within_sla"]) == (6, 1)
+    assert (fresh.data["trend"]["leads"][monday], fresh.data["trend"]["within_sla"][monday]) == (3, 2)

@@ -24,9 +24,10 @@ Definitions (those of `reports/compliance.py`, see `clock_frame.py`):
   next hour (wall-clock time). Both lists show the most urgent first and at most `LIST_LIMIT`
   rows; the tables' totals count all of them.
 
-Speed: one read of the clocks whose deadline falls on or after the earliest period start
-(`ix_clocks_due_at`), joined to their lead by primary key, filtered by owner / source in SQL;
-everything else is polars.
+Speed (the dashboard's first page): the closed days' figures are computed once and kept for
+`live_figures.CLOSED_MAX_AGE` of report time; a request reads only today's clocks, the ones due
+within the hour and the open ones per rep (`live_figures.py` says how the two parts are merged
+exactly, and what may lag).
 """
 
 from __future__ import annotations
@@ -37,17 +38,16 @@ from typing import Any
 import polars as pl
 
 from leadclock.policy.i18n import STAGES, pick
-from leadclock.reports.clock_frame import (
-    as_of,
-    clock_compliance,
-    ended_in,
-    lead_compliance,
-    load_clocks,
-    load_reps,
-    responses,
-    team_members,
-)
+from leadclock.reports.clock_frame import load_reps, pct, team_members
 from leadclock.reports.data import utc
+from leadclock.reports.live_figures import (
+    SOON,
+    closed_part,
+    live_frame,
+    merged_sums,
+    open_by_owner,
+    summarise,
+)
 from leadclock.reports.output import Column, Report, ReportError, Table
 from leadclock.reports.params import (
     Period,
@@ -59,7 +59,6 @@ from leadclock.reports.params import (
 )
 
 TREND_DAYS = 30
-SOON = timedelta(hours=1)
 LIST_LIMIT = 100
 STRETCH_TARGET = 95.0  # 001: 「90%または95%の目標ライン」; the policy's team target is the 90
 
@@ -130,20 +129,18 @@ def _rate_text(row: dict[str, Any], lang: str) -> str:
     return "—" if rate is None else f"{round(rate)}%"
 
 
-def _period_row(key: str, label: str, period: Period, decided: pl.DataFrame, now: datetime) -> dict[str, Any]:
-    ended = ended_in(decided, period.start, period.end)
-    leads = lead_compliance(ended, [])
-    clocks = ended.select(
-        (pl.col("state") == "met").sum().alias("met"), (pl.col("state") == "breached").sum().alias("breached")
-    )
-    made = responses(ended, now)
-    average = made["business_seconds"].mean() if made.height else None
+def _period_row(key: str, label: str, period: Period, sums: dict[str, pl.DataFrame], clocks: pl.DataFrame,
+                answered: pl.DataFrame) -> dict[str, Any]:
+    totals = sums["all"].row(0, named=True)
+    leads, within = int(totals[f"leads_{key}"]), int(totals[f"within_{key}"])
+    counted = clocks.filter(pl.col("period") == key)
+    made = answered.filter(pl.col("period") == key)
+    n = int(made["n"].sum() or 0)
     return {
         "period": key, "label": label, "start": period.start, "end": period.end,
-        "leads": int(leads["leads"][0]), "within_sla": int(leads["within_sla"][0]),
-        "compliance": leads["compliance"][0],
-        "met": int(clocks["met"][0] or 0), "breached": int(clocks["breached"][0] or 0),
-        "average_response_seconds": None if average is None else round(float(average), 1),  # type: ignore[arg-type]
+        "leads": leads, "within_sla": within, "compliance": pct(within, leads),
+        "met": int(counted["met"].sum() or 0), "breached": int(counted["breached"].sum() or 0),
+        "average_response_seconds": round(float(made["total"].sum()) / n, 1) if n else None,
     }
 
 
@@ -165,30 +162,36 @@ def build(request: ReportRequest) -> Report:
     lang, zone, now = request.lang, request.zone, utc(request.now)
     reps = load_reps(request.store)
     owners = scope_owners(request, reps)
+    today = day_period(request.today, zone)
+    window = range_period(request, TREND_DAYS)
     periods = [
-        ("today", _t("today", lang), day_period(request.today, zone)),
+        ("today", _t("today", lang), today),
         ("week", _t("week", lang), week_period(request.today, zone)),
         ("month", _t("month", lang), month_period(request.today, zone)),
+        ("range", _t("range", lang, label=window.label), window),
     ]
-    window = range_period(request, TREND_DAYS)
-    periods.append(("range", _t("range", lang, label=window.label), window))
-    earliest = min(period.start for _, _, period in periods)
-    clocks = as_of(load_clocks(request.store, due_from=earliest, owners=owners, source=request.source), now)
+    bounds = {key: period for key, _, period in periods}
     teams = reps.select(pl.col("rep").alias("owner"), "team")
-    clocks = clocks.join(teams, on="owner", how="left")
     names = {r: n or r for r, n in reps.select("rep", "name").iter_rows()}
-    decided = clocks.filter(pl.col("state").is_in(["met", "breached"]))
+
+    closed = closed_part(request, owners, bounds, teams, today.start)
+    live = live_frame(request, owners, today.start, teams)
+    live_part = summarise(live.filter(pl.col("state").is_in(["met", "breached"]) & (pl.col("ended_at") >= today.start)),
+                          bounds, now, zone.key)
+    sums = merged_sums(closed, live_part)
+    clocks = pl.concat([closed.part.clocks, live_part.clocks], how="vertical_relaxed").group_by(["period", "stage"]).sum()
+    answered = pl.concat([closed.part.answered, live_part.answered], how="vertical_relaxed").group_by(["period", "owner"]).sum()
+    running = live.filter(pl.col("running_now"))
+    breach_now = pl.concat([closed.running_late.select(live.columns), running.filter(pl.col("state") == "breached")],
+                           how="vertical_relaxed").sort(["due_at", "lead"], descending=[True, False])
+    soon = running.filter((pl.col("state") == "running") & (pl.col("due_at") <= now + SOON)).sort(["due_at", "lead"])
+
     report = Report(
         name="compliance", title=_t("title", lang), lang=lang,
         params={"as_of": now, "from": window.start, "to": window.end, "team": request.team,
                 "rep": request.rep, "source": request.source},
     )
-
-    period_rows = [_period_row(key, label, period, decided, now) for key, label, period in periods]
-    running = clocks.filter(pl.col("running_now"))
-    breach_now = running.filter(pl.col("state") == "breached").sort(["due_at", "lead"], descending=[True, False])
-    soon = running.filter((pl.col("state") == "running") & (pl.col("due_at") <= now + SOON)).sort(["due_at", "lead"])
-
+    period_rows = [_period_row(key, label, period, sums, clocks, answered) for key, label, period in periods]
     scope = request.rep or request.team or request.source or _t("everyone", lang)
     report.lines = [
         _t("as_of", lang, when=now.astimezone(zone).isoformat(timespec="minutes")),
@@ -219,12 +222,12 @@ def build(request: ReportRequest) -> Report:
         if listed.height > LIST_LIMIT:
             report.notes.append(_t("truncated", lang, table=_t(key, lang), shown=LIST_LIMIT, total=listed.height))
 
-    in_range = ended_in(decided, window.start, window.end)
-    report.tables.append(_by_rep(request, in_range, running, names, reps, owners))
-    report.tables.append(_by_stage(request, in_range))
-    report.tables.append(_by_group(request, in_range, "source", "by_source"))
-    report.tables.append(_by_group(request, in_range.filter(pl.col("team").is_not_null()), "team", "by_team"))
-    trend = _trend(request, in_range, window)
+    report.tables.append(_by_rep(request, sums["owner"], answered, breach_now, names, reps, owners))
+    report.tables.append(_by_stage(request, clocks.filter(pl.col("period") == "range")))
+    report.tables.append(_by_group(request, sums["source"], "source", "by_source"))
+    report.tables.append(_by_group(request, sums["team"].filter(pl.col("team").is_not_null()), "team", "by_team"))
+    days = pl.concat([closed.part.days, live_part.days], how="vertical_relaxed")
+    trend = _trend(request, days, window)
     report.tables.append(trend)
     report.data["trend"] = {
         "dates": [row["date"].isoformat() for row in trend.rows],
@@ -239,29 +242,29 @@ def build(request: ReportRequest) -> Report:
     return report
 
 
-def _by_rep(request: ReportRequest, in_range: pl.DataFrame, running: pl.DataFrame, names: dict[str, str],
-            reps: pl.DataFrame, owners: list[str] | None) -> Table:
+def _by_rep(request: ReportRequest, owner_sums: pl.DataFrame, answered: pl.DataFrame, breach_now: pl.DataFrame,
+            names: dict[str, str], reps: pl.DataFrame, owners: list[str] | None) -> Table:
     lang, now = request.lang, utc(request.now)
-    owned = in_range.filter(pl.col("owner").is_not_null())
-    rates = lead_compliance(owned, ["owner"])
-    made = responses(owned, now).group_by("owner").agg(pl.col("business_seconds").mean().alias("average"))
-    mine = running.filter(pl.col("owner").is_not_null())
-    open_ = mine.filter(pl.col("state") == "running").group_by("owner").agg(
-        pl.col("lead").n_unique().alias("open_leads"), pl.col("due_at").min().alias("next_due"))
-    late = mine.filter(pl.col("state") == "breached").group_by("owner").agg(pl.col("lead").n_unique().alias("in_breach"))
+    rates = owner_sums.select("owner", pl.col("leads_range").alias("leads"), pl.col("within_range").alias("within_sla"))
+    made = answered.filter((pl.col("period") == "range") & pl.col("owner").is_not_null()).select(
+        "owner", (pl.col("total") / pl.col("n")).alias("average"))
+    open_ = open_by_owner(request, owners)
+    late = breach_now.filter(pl.col("owner").is_not_null()).group_by("owner").agg(pl.col("lead").n_unique().alias("in_breach"))
     table = rates.join(made, on="owner", how="full", coalesce=True)
     table = table.join(open_, on="owner", how="full", coalesce=True).join(late, on="owner", how="full", coalesce=True)
     teams = dict(reps.select("rep", "team").iter_rows())
     rows = []
     for item in table.iter_rows(named=True):
         rep = item["owner"]
-        if owners is not None and rep not in owners:
+        if rep is None or (owners is not None and rep not in owners):
             continue
         next_due = item.get("next_due")
+        leads, within = item.get("leads") or 0, item.get("within_sla") or 0
+        if not (leads or item.get("open_leads") or item.get("in_breach")):
+            continue
         rows.append({
             "rep": rep, "name": names.get(rep, rep), "team": teams.get(rep),
-            "leads": item.get("leads") or 0, "within_sla": item.get("within_sla") or 0,
-            "compliance": item.get("compliance"),
+            "leads": leads, "within_sla": within, "compliance": pct(within, leads),
             "average_response_seconds": None if item.get("average") is None else round(item["average"], 1),
             "open_leads": item.get("open_leads") or 0, "in_breach": item.get("in_breach") or 0,
             "next_due": _local(next_due, request),
@@ -279,14 +282,13 @@ def _by_rep(request: ReportRequest, in_range: pl.DataFrame, running: pl.DataFram
     ], rows)
 
 
-def _by_stage(request: ReportRequest, in_range: pl.DataFrame) -> Table:
+def _by_stage(request: ReportRequest, counted: pl.DataFrame) -> Table:
     lang = request.lang
-    rates = clock_compliance(in_range, ["stage"]) if in_range.height else None
     order = {stage: index for index, stage in enumerate(STAGES)}
-    rows = [] if rates is None else [
+    rows = [
         {"stage": item["stage"], "label": pick(STAGES, item["stage"], lang), "met": item["met"],
-         "breached": item["breached"], "compliance": item["compliance"]}
-        for item in rates.iter_rows(named=True)
+         "breached": item["breached"], "compliance": pct(item["met"], item["met"] + item["breached"])}
+        for item in counted.iter_rows(named=True) if item["met"] + item["breached"]
     ]
     rows.sort(key=lambda r: (order.get(r["stage"], len(order)), r["stage"]))
     return Table("by_stage", _t("by_stage", lang), [
@@ -295,12 +297,12 @@ def _by_stage(request: ReportRequest, in_range: pl.DataFrame) -> Table:
     ], rows)
 
 
-def _by_group(request: ReportRequest, in_range: pl.DataFrame, key: str, table_key: str) -> Table:
+def _by_group(request: ReportRequest, sums: pl.DataFrame, key: str, table_key: str) -> Table:
     lang = request.lang
-    rates = lead_compliance(in_range, [key]).sort(key) if in_range.height else None
-    rows = [] if rates is None else [
-        {key: item[key], "leads": item["leads"], "within_sla": item["within_sla"], "compliance": item["compliance"]}
-        for item in rates.iter_rows(named=True)
+    rows = [
+        {key: item[key], "leads": item["leads_range"], "within_sla": item["within_range"],
+         "compliance": pct(item["within_range"], item["leads_range"])}
+        for item in sums.sort(key).iter_rows(named=True) if item["leads_range"]
     ]
     if key == "source":
         for row in rows:
@@ -313,21 +315,18 @@ def _by_group(request: ReportRequest, in_range: pl.DataFrame, key: str, table_ke
     ], rows)
 
 
-def _trend(request: ReportRequest, in_range: pl.DataFrame, window: Period) -> Table:
+def _trend(request: ReportRequest, days: pl.DataFrame, window: Period) -> Table:
     lang, zone = request.lang, request.zone
-    by_day: dict[Any, dict[str, Any]] = {}
-    if in_range.height:
-        dated = in_range.with_columns(pl.col("ended_at").dt.convert_time_zone(zone.key).dt.date().alias("date"))
-        for item in lead_compliance(dated, ["date"]).iter_rows(named=True):
-            by_day[item["date"]] = item
+    by_day = {item["date"]: item for item in days.iter_rows(named=True)}
     first = window.start.astimezone(zone).date()
     last = (window.end - timedelta(microseconds=1)).astimezone(zone).date()
     rows = []
     day = first
     while day <= last:
         found = by_day.get(day, {})
-        rows.append({"date": day, "leads": found.get("leads", 0), "within_sla": found.get("within_sla", 0),
-                     "compliance": found.get("compliance"), "target": request.policy.compliance.team,
+        leads, within = found.get("leads", 0), found.get("within_sla", 0)
+        rows.append({"date": day, "leads": leads, "within_sla": within,
+                     "compliance": pct(within, leads), "target": request.policy.compliance.team,
                      "stretch_target": STRETCH_TARGET})
         day += timedelta(days=1)
     return Table("trend", _t("trend", lang), [
