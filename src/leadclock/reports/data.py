@@ -11,7 +11,8 @@ aware-UTC instants, so every report is written once and tested on both databases
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,12 +100,40 @@ def _epoch_select(sql: str, schema: Schema) -> str:
     return f"SELECT {', '.join(columns)} FROM ({sql}) AS q({', '.join(aliases)})"
 
 
-def known_scope(store: Store) -> tuple[set[str], set[str], set[str]]:
-    """Rep ids, team names and sources the store has seen (for 'unknown rep' errors)."""
+def known_scope(store: Store) -> tuple[set[str], set[str], AbstractSet[str]]:
+    """Rep ids, team names and sources the store has seen (for 'unknown rep' errors).
+
+    The sources are read only when something asks (a report scoped to one source): the
+    distinct sources of a million leads is a full scan, half a second that every report would
+    otherwise pay before doing any work.
+    """
     with store._read() as connection:
         reps = connection.execute(select(RepRow.id, RepRow.team)).all()
-        sources = connection.execute(select(LeadRow.source).distinct()).scalars().all()
-    return ({r.id for r in reps}, {r.team for r in reps if r.team}, {s for s in sources if s})
+    return ({r.id for r in reps}, {r.team for r in reps if r.team}, _StoredSources(store))
+
+
+class _StoredSources(AbstractSet[str]):
+    """The leads' distinct sources, read on first use."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._found: frozenset[str] | None = None
+
+    def _values(self) -> frozenset[str]:
+        if self._found is None:
+            with self._store._read() as connection:
+                rows = connection.execute(select(LeadRow.source).distinct()).scalars().all()
+            self._found = frozenset(s for s in rows if s)
+        return self._found
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._values()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._values())
 
 
 def utc(value: datetime) -> datetime:
