@@ -357,8 +357,7 @@ def report_line(name: str, median: float, times: list[float], target: float | No
 
 
 def measure(args: argparse.Namespace, url: str, policy: Any, roster: list[Any], now: datetime) -> None:
-    from leadclock.reports.params import ReportRequest, week_period
-    from leadclock.reports.registry import run
+    from leadclock.reports.params import ReportRequest
     from leadclock.store import Store
 
     store = Store(url)
@@ -368,10 +367,22 @@ def measure(args: argparse.Namespace, url: str, policy: Any, roster: list[Any], 
           f"median of {args.repeat} after one warm-up")
     request = ReportRequest(store=store, policy=policy, now=now, lang="en")
 
-    # (a) the dashboard's first page
     from zoneinfo import ZoneInfo
 
     local = now.astimezone(ZoneInfo(zone))
+    if "a" in args.only:
+        measure_a(args, url, store, request, now, local)
+    if "b" in args.only:
+        measure_b(args, url, store, policy, team, now, local)
+    if "c" in args.only:
+        measure_c(args, url, request, zone, local)
+    store.close()
+
+
+def measure_a(args: argparse.Namespace, url: str, store: Any, request: Any, now: datetime, local: datetime) -> None:
+    """(a) the dashboard's first page."""
+    from leadclock.reports.registry import run
+
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
     reference_a = sql_reference(url, """
         SELECT c.owner, l.source,
@@ -389,7 +400,16 @@ def measure(args: argparse.Namespace, url: str, policy: Any, roster: list[Any], 
     if web is not None:
         report_line("(a) dashboard first page over HTTP (TestClient, manager)", web[0], web[1], 0.300, ref_a)
 
-    # (b) the weekly scorecards of the team
+
+def measure_b(args: argparse.Namespace, url: str, store: Any, policy: Any, team: list[str], now: datetime,
+              local: datetime) -> None:
+    """(b) the weekly scorecards of every rep of the team."""
+    from zoneinfo import ZoneInfo
+
+    from leadclock.reports.params import ReportRequest, week_period
+    from leadclock.reports.registry import run
+
+    zone = policy.org.timezone
     week = week_period((local - timedelta(days=7)).date(), ZoneInfo(zone))
     reference_b = sql_reference(url, """
         SELECT c.owner, count(DISTINCT c.lead) AS leads,
@@ -415,7 +435,11 @@ def measure(args: argparse.Namespace, url: str, policy: Any, roster: list[Any], 
     cards, cards_times = timed(scorecards, args.repeat)
     report_line(f"(b) team-scorecard + {len(team)} scorecards ({week.label})", cards, cards_times, 2.0, ref_b)
 
-    # (c) trends over 90 days
+
+def measure_c(args: argparse.Namespace, url: str, request: Any, zone: str, local: datetime) -> None:
+    """(c) trends over 90 days."""
+    from leadclock.reports.registry import run
+
     start_c = (local.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=89)).astimezone(UTC)
     end_c = (local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).astimezone(UTC)
     reference_c = sql_reference(url, """
@@ -427,7 +451,6 @@ def measure(args: argparse.Namespace, url: str, policy: Any, roster: list[Any], 
     report_line("SQL reference: 90 days of leads by local day", ref_c, ref_c_times, None, None)
     trends, trends_times = timed(lambda: run("trends", request), args.repeat)
     report_line("(c) trends, 90 days", trends, trends_times, 2.0, ref_c)
-    store.close()
 
 
 def web_first_page(url: str, now: datetime, repeat: int) -> tuple[float, list[float]] | None:
@@ -477,6 +500,7 @@ def main() -> int:
     parser.add_argument("--preset", default="b2b-saas")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--only", default="abc", help="which measurements: any of a, b, c (default all)")
     args = parser.parse_args()
 
     from leadclock.policy import load_preset
