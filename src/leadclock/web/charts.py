@@ -115,12 +115,83 @@ def charts_from_data(data: Mapping[str, Any], labels: Mapping[str, str], prefix:
     return found
 
 
+def _trends_chart(report: Report, page: Any) -> Chart | None:
+    """F22's rolling 30-day compliance and the daily rate under it, with the target lines."""
+    rows = report.data.get("rolling")
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, Mapping) for r in rows):
+        return None
+    labels = {column.key: column.label for table in report.tables for column in table.columns}
+    targets = [float(v) for v in report.data.get("targets") or TARGETS if isinstance(v, int | float)]
+    try:
+        title = report.table("rolling").title
+    except KeyError:
+        title = "30"
+    return Chart(id="chart-trends-rolling", title=title, x=[_epoch(r.get("date")) or 0.0 for r in rows],
+                 series=[{"label": labels.get("rolling", "rolling"), "values": [r.get("compliance") for r in rows]},
+                         {"label": labels.get("compliance", "day"), "values": [r.get("day") for r in rows]}],
+                 targets=targets, percent=True)
+
+
+# Keys drawn by a report-specific chart or table below, not by the generic finder.
+SPECIFIC = {"trends": ("rolling", "heatmap", "targets"), "funnel": ("funnel",)}
+
+
 def charts_of(report: Report | None, page: Any) -> list[Chart]:
     if report is None:
         return []
     labels = {column.key: column.label for table in report.tables for column in table.columns}
     labels.update({table.key: table.title for table in report.tables})
-    return charts_from_data(report.data, labels, f"chart-{report.name}")
+    found: list[Chart] = []
+    if report.name == "trends":
+        chart = _trends_chart(report, page)
+        found += [chart] if chart else []
+    skip = SPECIFIC.get(report.name, ())
+    rest = {key: value for key, value in report.data.items() if key not in skip}
+    return found + charts_from_data(rest, labels, f"chart-{report.name}")
+
+
+@dataclass
+class HeatMap:
+    weekdays: list[str]
+    hours: list[int]
+    cells: list[list[tuple[float | None, int]]]  # [weekday][hour] -> (compliance, leads)
+
+
+def heatmap_of(report: Report | None) -> HeatMap | None:
+    """The trends report's weekday x hour-of-arrival compliance, for a coloured table."""
+    data = report.data.get("heatmap") if report is not None else None
+    if not isinstance(data, Mapping):
+        return None
+    weekdays, hours = data.get("weekdays"), data.get("hours")
+    rates, leads = data.get("compliance"), data.get("leads")
+    if not (isinstance(weekdays, list) and isinstance(hours, list) and isinstance(rates, list)
+            and isinstance(leads, list) and len(rates) == len(weekdays) == len(leads)):
+        return None
+    cells = [[(rate_row[h] if h < len(rate_row) else None, lead_row[h] if h < len(lead_row) else 0)
+              for h in range(len(hours))] for rate_row, lead_row in zip(rates, leads, strict=True)]
+    return HeatMap([str(w) for w in weekdays], [int(h) for h in hours], cells)
+
+
+@dataclass
+class Bar:
+    label: str
+    count: int
+    width: float  # percent of the widest bar
+    step: float | None  # conversion from the stage before, percent
+
+
+def funnel_bars(report: Report | None) -> list[Bar]:
+    """Lead -> MQL -> SQL -> Opportunity -> Won as bars, from the funnel report's table."""
+    if report is None or report.name != "funnel":
+        return []
+    try:
+        rows = report.table("funnel").rows
+    except KeyError:
+        return []
+    counts = [int(row.get("count") or 0) for row in rows]
+    widest = max(counts, default=0) or 1
+    return [Bar(str(row.get("stage")), count, round(100.0 * count / widest, 1), row.get("step"))
+            for row, count in zip(rows, counts, strict=True)]
 
 
 def _tone(rate: float | None) -> str:
@@ -173,4 +244,5 @@ def compliance_view(report: Report | None, page: Any) -> dict[str, Any]:
     return {"tiles": tiles, "trend": trend}
 
 
-__all__ = ["Chart", "charts_from_data", "charts_of", "compliance_view", "series_of"]
+__all__ = ["Bar", "Chart", "HeatMap", "charts_from_data", "charts_of", "compliance_view", "funnel_bars", "heatmap_of",
+           "series_of"]

@@ -60,6 +60,7 @@ def _report_page(request: Request, current: Page, state: WebState, name: str, te
     end = instant(request, "to", current.zone, end=True)
     outcome = run_report(name, current, active_policy(request), scope, start=start, end=end, options=options)
     return render(current, template, outcome=outcome, chart_list=charts.charts_of(outcome.report, current),
+                  heatmap=charts.heatmap_of(outcome.report), bars=charts.funnel_bars(outcome.report),
                   query=dict(request.query_params), name=name, **extra)
 
 
