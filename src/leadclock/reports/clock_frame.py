@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, Text, and_, false, null, select
+from sqlalchemy import ColumnElement, Text, and_, case, false, null, select
 
 from leadclock.reports.data import INSTANT, frame, utc
 from leadclock.store import Store
@@ -53,7 +54,7 @@ def load_clocks(
     source: str | None = None,
     stages: Iterable[str] | None = None,
     extra: Sequence[ColumnElement[bool]] = (),
-    with_status: bool = True,
+    with_status: bool | ColumnElement[bool] = True,
 ) -> pl.DataFrame:
     """Clocks with a deadline in [due_from, due_before), with their lead's source and status.
 
@@ -64,8 +65,12 @@ def load_clocks(
     # The lead's columns through correlated lookups on its primary key: a join made PostgreSQL
     # hash the whole leads table (a million rows) for a few thousand clocks.
     lead_source = select(lead.source).where(lead.id == c.lead).scalar_subquery()
-    lead_status = (select(lead.status).where(lead.id == c.lead).scalar_subquery() if with_status
-                   else null().cast(Text))
+    # `with_status` may be a condition: the look-up is then made only for the rows that need it.
+    lead_status: ColumnElement[Any] = select(lead.status).where(lead.id == c.lead).scalar_subquery()
+    if with_status is False:
+        lead_status = null().cast(Text)
+    elif with_status is not True:
+        lead_status = case((with_status, lead_status), else_=null().cast(Text))
     conditions = [c.due_at >= utc(due_from), c.outcome != "cancelled"]
     if due_before is not None:
         conditions.append(c.due_at < utc(due_before))

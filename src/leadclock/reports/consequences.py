@@ -27,10 +27,10 @@ from typing import Any
 
 import polars as pl
 
-from leadclock.reports.clock_frame import load_clocks, load_reps, team_members
+from leadclock.reports.clock_frame import load_reps, team_members
 from leadclock.reports.output import Column, Report, ReportError, Table
 from leadclock.reports.params import Period, ReportRequest, parse_week
-from leadclock.reports.scorecard import SPILL, Card, cards_of_week
+from leadclock.reports.scorecard import Card, cards_of_week, weeks_clocks
 
 LOOKBACK = 12  # weeks read: enough to tell "8 weeks and more" from less
 MULTIPLIER_HIGH_AT = 90.0  # 001: 90%以上のコンプライアンス = 110%コミッション
@@ -145,9 +145,7 @@ def build(request: ReportRequest) -> Report:
             raise ReportError("team", f"unknown team {request.team!r}")
     else:
         owners = None
-    clocks = load_clocks(request.store, due_from=weeks[0].start, due_before=last.end + SPILL, owners=owners,
-                         source=request.source)
-    clocks = clocks.join(reps.select(pl.col("rep").alias("owner"), "team"), on="owner", how="left")
+    clocks = weeks_clocks(request, weeks[0], last, owners, reps)
     per_rep: dict[str, list[Card | None]] = {}
     per_team: dict[str, Card] = {}
     for index, week in enumerate(weeks):

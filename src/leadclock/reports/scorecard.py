@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
+from sqlalchemy import and_, or_
 
 from leadclock.policy.durations import Duration
 from leadclock.policy.i18n import STAGES, format_duration, format_minutes, pick
@@ -47,11 +48,12 @@ from leadclock.reports.clock_frame import (
 from leadclock.reports.data import utc
 from leadclock.reports.output import Column, Lang, Report, ReportError, Table
 from leadclock.reports.params import Period, ReportRequest, parse_week
+from leadclock.store.models import ClockRow
 
 ASSIGNED_STAGES = ("first_contact", "cadence")
-# Clocks of a week's leads fall due at most this long after the week ends (the longest targets
-# are days; a first contact started Friday evening is due Monday). Bounds the indexed read.
-SPILL = timedelta(days=21)
+# A first-contact or cadence clock started in a week falls due at most this long after the week
+# ends (cadence windows are up to 5 business days; Golden Week adds a few). Bounds the read.
+SPILL = timedelta(days=14)
 
 _TEXT: dict[str, dict[str, str]] = {
     "title": {"ja": "週次スコアカード:{name}({week})", "en": "Weekly scorecard: {name} ({week})"},
@@ -143,56 +145,71 @@ class Card:
         }
 
 
+def weeks_clocks(request: ReportRequest, first: Period, last: Period, owners: list[str] | None,
+                 reps: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The clocks the cards of the weeks `first` .. `last` need, with `team` and the lead's status.
+
+    As of a week's end only clocks due before it can be late, so the read is the deadlines from
+    `first`'s start to `last`'s end, plus the first-contact and cadence clocks started before that
+    end and due up to `SPILL` after it (they say who was assigned, and the first contacts made).
+    Statuses are looked up on the assigned clocks only, not on every clock read.
+    """
+    c = ClockRow.__table__.c
+    wanted = or_(c.due_at < utc(last.end), and_(c.stage.in_(ASSIGNED_STAGES), c.started_at < utc(last.end)))
+    assigned = and_(c.stage.in_(ASSIGNED_STAGES), c.started_at >= utc(first.start), c.started_at < utc(last.end))
+    clocks = load_clocks(request.store, due_from=first.start, due_before=last.end + SPILL, owners=owners,
+                         source=request.source, extra=[wanted], with_status=assigned)
+    reps = reps if reps is not None else load_reps(request.store)
+    clocks = clocks.join(reps.select(pl.col("rep").alias("owner"), "team"), on="owner", how="left")
+    # The status is read on the assigned clocks only; every clock of a lead gets it.
+    statuses = clocks.filter(pl.col("status").is_not_null()).select("lead", "status").unique(subset=["lead"])
+    return clocks.drop("status").join(statuses, on="lead", how="left")
+
+
 def cards_of_week(clocks: pl.DataFrame, week: Period, now: datetime, key: str) -> dict[str, Card]:
-    """Cards of one week grouped by `key` (owner or team) from clocks read by `load_clocks`."""
+    """Cards of one week grouped by `key` (owner or team) from `weeks_clocks`."""
     cutoff = min(utc(now), week.end)
     known = as_of(clocks, cutoff).filter(pl.col(key).is_not_null())
     assigned = known.filter(
         pl.col("stage").is_in(ASSIGNED_STAGES) & (pl.col("started_at") >= week.start)
         & (pl.col("started_at") < week.end) & (pl.col("state") != "none")
-    ).select(key, "lead").unique()
+    ).select(key, "lead", "status").unique(subset=[key, "lead"])
     if assigned.height == 0:
         return {}
     theirs = known.join(assigned, on=[key, "lead"], how="semi")
     late = theirs.filter(pl.col("state") == "breached").sort(["due_at", "lead", "stage", "seq"])
     made = responses(theirs.filter(pl.col("state").is_in(["met", "breached"])), cutoff)
-    statuses = theirs.select(key, "lead", "status").unique(subset=[key, "lead"])
+    counts = assigned.group_by(key).agg(
+        pl.len().alias("assigned"), pl.col("status").is_in(QUALIFIED).sum().alias("qualified"),
+        pl.col("status").is_in(DISQUALIFIED).sum().alias("disqualified"),
+    )
+    counts = counts.join(late.group_by(key).agg(pl.col("lead").n_unique().alias("late")), on=key, how="left")
+    counts = counts.join(made.group_by(key).agg(pl.col("business_seconds").mean().alias("response")), on=key, how="left")
+    violations = late.partition_by(key, as_dict=True) if late.height else {}
     cards: dict[str, Card] = {}
-    for group, leads in assigned.group_by(key):
-        name = str(group[0])
-        late_here = late.filter(pl.col(key) == name)
-        answered = made.filter(pl.col(key) == name)["business_seconds"]
-        status = statuses.filter(pl.col(key) == name)["status"]
-        qualified = int(status.is_in(QUALIFIED).sum())
-        disqualified = int(status.is_in(DISQUALIFIED).sum())
+    for row in counts.iter_rows(named=True):
+        name, n = str(row[key]), int(row["assigned"])
+        qualified, disqualified = int(row["qualified"]), int(row["disqualified"])
+        mine = violations.get((name,))
         cards[name] = Card(
-            key=name, assigned=leads.height, within=leads.height - late_here["lead"].n_unique(),
-            response_seconds=None if answered.len() == 0 else round(float(answered.mean()), 1),  # type: ignore[arg-type]
-            qualified=qualified, disqualified=disqualified,
-            in_progress=leads.height - qualified - disqualified,
-            violations=list(late_here.iter_rows(named=True)),
+            key=name, assigned=n, within=n - int(row["late"] or 0),
+            response_seconds=None if row["response"] is None else round(float(row["response"]), 1),
+            qualified=qualified, disqualified=disqualified, in_progress=n - qualified - disqualified,
+            violations=[] if mine is None else list(mine.iter_rows(named=True)),
         )
     return cards
 
 
-def week_cards(request: ReportRequest, week: Period, owners: list[str] | None, *, by_team: bool = False,
-               reps: pl.DataFrame | None = None) -> tuple[dict[str, Card], dict[str, Card]]:
-    """(this week's cards, keyed by rep or by team) with `previous` filled from the week before;
-    also returns the previous week's cards. One indexed read covers both weeks."""
+def week_cards(request: ReportRequest, week: Period, owners: list[str] | None, key: str = "owner",
+               reps: pl.DataFrame | None = None) -> dict[str, Card]:
+    """This week's cards keyed by rep or team, `previous` filled from the week before (one read)."""
     previous = week.previous(request.zone)
-    clocks = load_clocks(request.store, due_from=previous.start, due_before=week.end + SPILL,
-                         owners=owners, source=request.source)
-    key = "owner"
-    if by_team:
-        reps = reps if reps is not None else load_reps(request.store)
-        clocks = clocks.join(reps.select(pl.col("rep").alias("owner"), "team"), on="owner", how="left")
-        key = "team"
-    before = cards_of_week(clocks.filter(pl.col("due_at") < previous.end + SPILL), previous, request.now, key)
+    clocks = weeks_clocks(request, previous, week, owners, reps)
+    before = cards_of_week(clocks, previous, request.now, key)
     cards = cards_of_week(clocks, week, request.now, key)
     for name, card in cards.items():
-        if name in before:
-            card.previous = before[name].compliance
-    return cards, before
+        card.previous = before[name].compliance if name in before else None
+    return cards
 
 
 # --------------------------------------------------------------------------- words
@@ -303,7 +320,7 @@ def build(request: ReportRequest) -> Report:
     name = found["name"][0] or request.rep
     week = _week(request)
     cutoff = min(utc(request.now), week.end)
-    cards, _ = week_cards(request, week, [request.rep])
+    cards = week_cards(request, week, [request.rep], reps=reps)
     card = cards.get(request.rep, Card(request.rep))
     report = Report(
         name="scorecard", title=_t("title", lang, name=name, week=week.label), lang=lang,
@@ -369,12 +386,10 @@ def build_team(request: ReportRequest) -> Report:
     week = _week(request)
     cutoff = min(utc(request.now), week.end)
     previous = week.previous(request.zone)
-    clocks = load_clocks(request.store, due_from=previous.start, due_before=week.end + SPILL,
-                         owners=members, source=request.source)
-    clocks = clocks.join(reps.select(pl.col("rep").alias("owner"), "team"), on="owner", how="left")
+    clocks = weeks_clocks(request, previous, week, members, reps)
     cards: dict[str, dict[str, Card]] = {}
     for key in ("owner", "team"):
-        before = cards_of_week(clocks.filter(pl.col("due_at") < previous.end + SPILL), previous, request.now, key)
+        before = cards_of_week(clocks, previous, request.now, key)
         now_cards = cards_of_week(clocks, week, request.now, key)
         for name, card in now_cards.items():
             card.previous = before[name].compliance if name in before else None
