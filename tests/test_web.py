@@ -474,3 +474,30 @@ def test_user_create_and_list_through_the_cli(db_url: str) -> None:
     assert disabled.exit_code == 0
     with Store(db_url) as store:
         assert verify_login(store, "kimura", "typed twice ok") is None
+
+
+# --------------------------------------------------------------------------- charts (pure)
+
+
+def test_charts_are_found_by_shape_and_compliance_gets_target_lines() -> None:
+    from leadclock.reports.output import Column, Report, Table
+    from leadclock.web import charts
+
+    rows = [{"date": "2026-10-01", "compliance": 90.0, "leads": 3}, {"date": "2026-10-02", "compliance": None, "leads": 0}]
+    report = Report("x", "X", "en", data={"daily": rows, "columns": {"days": ["2026-10-01"], "rate": [1.0]},
+                                            "other": {"no": "series"}})
+    found = charts.charts_of(report, None)
+    assert [c.title for c in found] == ["daily", "columns"]
+    assert found[0].x == [datetime(2026, 10, 1, tzinfo=UTC).timestamp(), datetime(2026, 10, 2, tzinfo=UTC).timestamp()]
+    assert [s["label"] for s in found[0].series] == ["compliance", "leads"] and found[0].targets == []
+    assert found[1].percent and found[1].targets == [90.0, 95.0]
+    # The funnel's table becomes bars; the trends heat map a 7 x 24 grid.
+    funnel = Report("funnel", "F", "en", tables=[Table("funnel", "F", [Column("stage", "Stage"), Column("count", "N", "int")],
+                                                        [{"stage": "Lead", "count": 10, "step": None},
+                                                         {"stage": "MQL", "count": 5, "step": 50.0}])])
+    assert [(b.label, b.width) for b in charts.funnel_bars(funnel)] == [("Lead", 100.0), ("MQL", 50.0)]
+    heat = Report("trends", "T", "en", data={"heatmap": {"weekdays": ["Mon"], "hours": [0, 1],
+                                                         "compliance": [[None, 80.0]], "leads": [[0, 5]]}})
+    grid = charts.heatmap_of(heat)
+    assert grid is not None and grid.cells == [[(None, 0), (80.0, 5)]]
+    assert charts.heatmap_of(Report("trends", "T", "en", data={"heatmap": {"weekdays": "bad"}})) is None
