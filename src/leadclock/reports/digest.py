@@ -19,8 +19,13 @@ policy's `reports:` entry of that kind when there is one (its label and time), e
 
 from __future__ import annotations
 
+from dataclasses import fields
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import and_, or_, select
+
+from leadclock.engine.state import Clock
 from leadclock.notify.directory import Directory, people_of
 from leadclock.policy.models import Report as PolicyReport
 from leadclock.reports.data import utc
@@ -36,6 +41,9 @@ from leadclock.reports.scheduled import (
     _Schedule,
     render_report,
 )
+from leadclock.store import Breach, LeadSummary, Store
+from leadclock.store.models import BreachRow, ClockRow, LeadRow
+from leadclock.store.repository import CLOCK_FIELDS
 
 KINDS = {
     "daily": "end_of_day_digest",
@@ -99,6 +107,38 @@ def payload_tables(payload: dict[str, Any], lang: str) -> list[Table]:
     return tables
 
 
+def snapshot(store: Store, lower: datetime, end: datetime, owners: list[str] | None = None) -> ReportData:
+    """What the digest builder reads, limited to what a window from `lower` can involve: clocks
+    due from `lower` on (a clock met or breached in a window is due in or after it; an open one
+    at risk is due after it) or without a deadline, their leads, and the breaches up to `end`
+    not reviewed before it; with `owners`, only theirs (every figure of a scoped digest is made
+    of its reps' clocks). The scheduled job hands the whole store over; on a large store an
+    on-demand digest must not."""
+    clocks_table, leads_table, breaches_table = ClockRow.__table__, LeadRow.__table__, BreachRow.__table__
+    c = clocks_table.c
+    wanted = or_(c.due_at >= lower, c.due_at.is_(None))
+    if owners is not None:
+        wanted = and_(wanted, c.owner.in_(owners))
+    columns = [c[name] for name in CLOCK_FIELDS]
+    b = breaches_table.c
+    with store._read() as connection:
+        clocks = [Clock(**dict(zip(CLOCK_FIELDS, row, strict=True)))
+                  for row in connection.execute(select(*columns).where(wanted))]
+        leads = connection.execute(select(leads_table).where(
+            leads_table.c.id.in_(select(c.lead).where(wanted).scalar_subquery()))).all()
+        unreviewed = [b.at < end, or_(b.reviewed_at.is_(None), b.reviewed_at >= end)]
+        if owners is not None:
+            unreviewed.append(b.owner.in_(owners))
+        breaches = connection.execute(select(breaches_table).where(*unreviewed)).all()
+    summaries = [LeadSummary(**{f.name: getattr(row, f.name) for f in fields(LeadSummary)}) for row in leads]
+    for summary in summaries:
+        summary.owners = list(summary.owners or [])
+        summary.attributes = summary.attributes or {}
+    found = [Breach(lead=r.lead, stage=r.stage, seq=r.seq, at=r.at, owner=r.owner, category=r.category,
+                    note=r.note, reviewed_by=r.reviewed_by, reviewed_at=r.reviewed_at) for r in breaches]
+    return ReportData(summaries, clocks, found)
+
+
 def _policy_report(request: ReportRequest, kind: str) -> tuple[str, PolicyReport]:
     for key, report in request.policy.reports.items():
         if report.kind == kind and report.enabled:
@@ -133,8 +173,6 @@ def build(request: ReportRequest) -> Report:
     store = request.store
     reps = store.reps()
     directory = Directory(people_of(reps), request.policy)
-    facts = _Facts(ReportData(store.leads(), store.clocks(), store.breaches()), request.policy, directory)
-    builder = _Builder(run, definition, facts, schedule)
     if request.rep is not None:
         audience = _Audience(request.rep, frozenset({request.rep}), "rep")
     elif request.team is not None:
@@ -144,6 +182,17 @@ def build(request: ReportRequest) -> Report:
         audience = _Audience(request.team, members, "team")
     else:
         audience = _Audience(request.policy.org.name, None, "org")
+    # The window before this one is compared with it: the previous business day's (manager
+    # digest), the week before (weekly summary).
+    lower = start
+    if kind == "weekly_summary":
+        lower = schedule.wall(schedule.local_date(start) - timedelta(days=7))
+    elif kind == "manager_daily_digest":
+        lower = schedule.previous_daily_due(definition, schedule.local_date(start - timedelta(microseconds=1))) or start
+    lower = min(lower, start)
+    scope = None if audience.scope is None else sorted(audience.scope)
+    facts = _Facts(snapshot(store, lower, end, scope), request.policy, directory)
+    builder = _Builder(run, definition, facts, schedule)
     context = getattr(builder, kind)(audience, lang)
     report = Report(name="digest", title=kind, lang=lang,
                     params={"kind": chosen, "period": period, "from": start, "to": end, "as_of": now,
