@@ -20,7 +20,7 @@ from leadclock.api.auth import Principal
 from leadclock.api.context import AppContext
 from leadclock.policy import Policy, load_preset
 from leadclock.reports.params import local_zone
-from leadclock.store import PolicyVersion
+from leadclock.store import PolicyVersion, Store
 from leadclock.web.errors import LoginRequired, WebError, bad_input, forbidden
 from leadclock.web.render import Page
 from leadclock.web.sessions import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, find_session, same_token
@@ -57,11 +57,16 @@ def request_now(request: Request) -> datetime:
 @dataclass(frozen=True)
 class ActivePolicy:
     policy: Policy
-    stored: PolicyVersion | None  # None: nothing stored, the base preset stands in
+    version: str | None  # None: nothing stored, the base preset stands in
 
     @property
     def zone(self) -> ZoneInfo:
         return local_zone(self.policy)
+
+    def stored(self, store: Store) -> PolicyVersion | None:
+        """The stored text and date (read only by the policy page: every other page needs the
+        parsed policy alone, which the app caches per version)."""
+        return store.policy_version(self.version) if self.version else None
 
 
 def active_policy(request: Request) -> ActivePolicy:
@@ -71,8 +76,7 @@ def active_policy(request: Request) -> ActivePolicy:
     state = web_state(request)
     version = queries.active_version(state.context.store)
     policy = state.context.policy(version) if version else None
-    stored = state.context.store.policy_version(version) if version and policy is not None else None
-    found = ActivePolicy(policy, stored) if policy is not None else ActivePolicy(state.fallback_policy(), None)
+    found = ActivePolicy(policy, version) if policy is not None else ActivePolicy(state.fallback_policy(), None)
     request.state.policy = found
     return found
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from leadclock.policy.render import render_html
-from leadclock.web.deps import SignedPage, active_policy
+from leadclock.web.deps import SignedPage, active_policy, web_state
 from leadclock.web.render import SECURITY_HEADERS, render
 
 router = APIRouter(include_in_schema=False)
@@ -17,7 +17,7 @@ router = APIRouter(include_in_schema=False)
 def policy_page(request: Request, current: SignedPage) -> Response:
     current.active = "policy"
     active = active_policy(request)
-    return render(current, "policy.html", active=active)
+    return render(current, "policy.html", active=active, stored=active.stored(web_state(request).context.store))
 
 
 @router.get("/ui/policy/agreement")
