@@ -6,7 +6,8 @@
 
 The store is filled the way `bench/reports_live.py` fills its own (same SQL, `generate_series`,
 leads spread evenly over `--days` days ending at the report instant), in a database of its own
-so the two benchmarks never rebuild each other's data. Printed: the median of `--repeat` warm
+so the two benchmarks never rebuild each other's data; then, as the engine would have, each
+lead's owner history (`leads.owners`) and a `breaches` row per breached clock are filled in. Printed: the median of `--repeat` warm
 runs of each report's `build`, database and polars included, for its default period
 (trends: the 90 days ending today, about a quarter of the million leads; funnel: the same;
 correlation and target review: last quarter; root causes: last month).
@@ -18,10 +19,12 @@ import argparse
 import sys
 from pathlib import Path
 
+import psycopg
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from reports_live import NOW, prepare, timed
+from reports_live import NOW, _libpq, prepare, timed
 
 from leadclock.policy import load_preset
 from leadclock.reports.params import ReportRequest
@@ -43,6 +46,15 @@ def main() -> int:
     parser.add_argument("--only", choices=REPORTS, action="append")
     args = parser.parse_args()
     url = prepare(args.admin_url, args.database, args.leads, args.reps, args.days, args.refill)
+    with psycopg.connect(_libpq(url), autocommit=True) as connection:
+        row = connection.execute("SELECT count(*) FROM breaches").fetchone()
+        if row is not None and row[0] == 0:
+            print("filling owners and breaches ...", flush=True)
+            connection.execute("UPDATE leads SET owners = json_build_array(owner) WHERE owners::text = '[]'")
+            connection.execute("INSERT INTO breaches (lead, stage, seq, at, owner) SELECT lead, stage, seq, "
+                               "breached_at, owner FROM clocks WHERE outcome = 'breached' ON CONFLICT DO NOTHING")
+            connection.execute("VACUUM ANALYZE leads")
+            connection.execute("ANALYZE breaches")
     policy = load_preset("b2b-saas")
     with Store(url) as store:
         request = ReportRequest(store=store, policy=policy, now=NOW, lang="ja")

@@ -208,11 +208,39 @@ def suggest(facts: BreachFacts, policy: Policy) -> Suggestion | None:
 Key = tuple[str, str, int]
 
 
-def _status_at(timeline: list[tuple[datetime, str]], at: datetime | None) -> str | None:
-    if at is None or not timeline:
+def _status_at(timeline: tuple[list[datetime], list[str]], at: datetime | None) -> str | None:
+    times, statuses = timeline
+    if at is None or not times:
         return None
-    index = bisect_right([t for t, _ in timeline], at)
-    return timeline[index - 1][1] if index else None
+    index = bisect_right(times, at)
+    return statuses[index - 1] if index else None
+
+
+@dataclass(frozen=True)
+class ClockFacts:
+    """The breached clock's own row: who owned it, when it started and was due, the lead's tier."""
+
+    owner: str | None
+    started_at: datetime | None
+    due_at: datetime | None
+    tier: str | None
+
+
+def clock_facts(store: Store, keys: Sequence[Key]) -> dict[Key, ClockFacts]:
+    """The clock rows of these breaches (by lead, 500 leads a query)."""
+    wanted = set(keys)
+    found: dict[Key, ClockFacts] = {}
+    with store._read() as connection:
+        for chunk in _chunks(sorted({k[0] for k in keys}), 500):
+            tiers = dict(connection.execute(select(_leads.c.id, _leads.c.tier).where(_leads.c.id.in_(chunk))).all())
+            for row in connection.execute(
+                select(_clocks.c.lead, _clocks.c.stage, _clocks.c.seq, _clocks.c.owner, _clocks.c.started_at,
+                       _clocks.c.due_at).where(_clocks.c.lead.in_(chunk))
+            ):
+                key = (row.lead, row.stage, row.seq)
+                if key in wanted:
+                    found[key] = ClockFacts(row.owner, row.started_at, row.due_at, tiers.get(row.lead))
+    return found
 
 
 def _effects_of(payload: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
@@ -234,26 +262,18 @@ def _as_instant(value: Any) -> datetime | None:
     return None
 
 
-def gather_facts(store: Store, keys: Sequence[Key]) -> dict[Key, BreachFacts]:
-    """The facts `suggest` needs for these breaches, in a handful of queries."""
+def gather_facts(store: Store, keys: Sequence[Key],
+                 clocks: Mapping[Key, ClockFacts] | None = None) -> dict[Key, BreachFacts]:
+    """The facts `suggest` needs for these breaches, in a handful of queries (`clocks` when the
+    caller already read the clock rows)."""
     if not keys:
         return {}
+    if clocks is None:
+        clocks = clock_facts(store, keys)
     leads = sorted({k[0] for k in keys})
-    wanted = set(keys)
-    clocks: dict[Key, Any] = {}
-    tiers: dict[str, str | None] = {}
     with store._read() as connection:
-        for chunk in _chunks(leads, 500):
-            for row in connection.execute(
-                select(_clocks.c.lead, _clocks.c.stage, _clocks.c.seq, _clocks.c.owner, _clocks.c.started_at,
-                       _clocks.c.due_at).where(_clocks.c.lead.in_(chunk))
-            ):
-                if (row.lead, row.stage, row.seq) in wanted:
-                    clocks[(row.lead, row.stage, row.seq)] = row
-            for row in connection.execute(select(_leads.c.id, _leads.c.tier).where(_leads.c.id.in_(chunk))):
-                tiers[row.id] = row.tier
-        owners = sorted({row.owner for row in clocks.values() if row.owner})
-        timelines: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+        owners = {row.owner for row in clocks.values() if row.owner}
+        events: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
         instants = [t for row in clocks.values() for t in (row.started_at, row.due_at) if t is not None]
         if owners and instants:
             # Through the (at, seq) index: a status set more than AVAILABILITY_LOOKBACK before the
@@ -266,7 +286,8 @@ def gather_facts(store: Store, keys: Sequence[Key]) -> dict[Key, BreachFacts]:
             ):
                 data = row.data or {}
                 if data.get("rep") in owners and isinstance(data.get("status"), str):
-                    timelines[data["rep"]].append((row.at, data["status"]))
+                    events[data["rep"]].append((row.at, data["status"]))
+        timelines = {rep: ([t for t, _ in items], [v for _, v in items]) for rep, items in events.items()}
         starts = [row.started_at for row in clocks.values() if row.started_at is not None]
         failed: dict[tuple[str, str | None], list[str]] = defaultdict(list)
         warned: dict[tuple[str, str | None], datetime] = {}
@@ -295,10 +316,10 @@ def gather_facts(store: Store, keys: Sequence[Key]) -> dict[Key, BreachFacts]:
         owner = row.owner if row is not None else None
         started = row.started_at if row is not None else None
         due = row.due_at if row is not None else None
-        timeline = timelines.get(owner or "", [])
+        timeline = timelines.get(owner or "", ([], []))
         notes = tuple(sorted(set(failed.get((lead, stage), []) + failed.get((lead, None), []))))
         out[key] = BreachFacts(
-            stage=stage, owner=owner, started_at=started, due_at=due, tier=tiers.get(lead),
+            stage=stage, owner=owner, started_at=started, due_at=due, tier=row.tier if row is not None else None,
             status_at_start=_status_at(timeline, started), status_at_due=_status_at(timeline, due),
             failed_notifications=notes, warned_at=warned.get((lead, stage)),
         )
@@ -352,8 +373,11 @@ def shares(counts: Mapping[str, int]) -> dict[str, float | None]:
 def _month_breaches(request: ReportRequest, start: datetime, end: datetime) -> pl.DataFrame:
     statement = (
         select(_breaches.c.lead, _breaches.c.stage, _breaches.c.seq, _breaches.c.at, _breaches.c.owner,
-               _breaches.c.category, _breaches.c.note, _breaches.c.reviewed_by)
-        .select_from(_breaches.join(_leads, _leads.c.id == _breaches.c.lead))
+               _breaches.c.category, _breaches.c.note, _breaches.c.reviewed_by, _clocks.c.owner,
+               _clocks.c.started_at, _clocks.c.due_at, _leads.c.tier)
+        .select_from(_breaches.join(_leads, _leads.c.id == _breaches.c.lead).outerjoin(_clocks, and_(
+            _clocks.c.lead == _breaches.c.lead, _clocks.c.stage == _breaches.c.stage,
+            _clocks.c.seq == _breaches.c.seq)))
         .where(_breaches.c.at >= start, _breaches.c.at < end)
     )
     reps = scope_reps(request)
@@ -363,7 +387,8 @@ def _month_breaches(request: ReportRequest, start: datetime, end: datetime) -> p
         statement = statement.where(_leads.c.source == request.source)
     return frame(request.store, statement, {
         "lead": pl.Utf8, "stage": pl.Utf8, "seq": pl.Int64, "at": INSTANT, "owner": pl.Utf8,
-        "category": pl.Utf8, "note": pl.Utf8, "reviewed_by": pl.Utf8}).sort("at", "lead", "stage", "seq")
+        "category": pl.Utf8, "note": pl.Utf8, "reviewed_by": pl.Utf8, "clock_owner": pl.Utf8,
+        "started_at": INSTANT, "due_at": INSTANT, "tier": pl.Utf8}).sort("at", "lead", "stage", "seq")
 
 
 def build(request: ReportRequest) -> Report:
@@ -376,8 +401,11 @@ def build(request: ReportRequest) -> Report:
     report.lines.append(words["month"].format(label=month.label))
     found = _month_breaches(request, month.start, month.end)
     rows = found.to_dicts()
-    to_suggest = [(r["lead"], r["stage"], r["seq"]) for r in rows if r["category"] not in CATEGORIES]
-    suggestions = suggest_for(request.store, request.policy, to_suggest)
+    # The clock rows came with the breaches (one join), so only availability and the outbox are read.
+    known = {(r["lead"], r["stage"], r["seq"]): ClockFacts(r["clock_owner"], r["started_at"], r["due_at"], r["tier"])
+             for r in rows if r["category"] not in CATEGORIES}
+    facts = gather_facts(request.store, list(known), known)
+    suggestions = {key: suggest(value, request.policy) for key, value in facts.items()}
     confirmed: dict[str, int] = defaultdict(int)
     suggested: dict[str, int] = defaultdict(int)
     listing = []
