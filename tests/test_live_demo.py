@@ -198,3 +198,28 @@ def test_the_cli_builds_to_now_prints_a_working_login_and_serves(tmp_path, monke
         assert store.leads()  # the history is stored
     finally:
         store.close()
+
+
+def test_a_failed_round_is_sent_again(policy, monkeypatch):
+    """The store refusing a round (locked, restarting) loses no event: the next round sends it."""
+    from types import SimpleNamespace
+
+    sent: list[str] = []
+    calls = []
+
+    def ingest(events, now, actor):  # type: ignore[no-untyped-def]
+        calls.append(now)
+        if len(calls) == 1:
+            raise RuntimeError("database is locked")
+        sent.extend(e.id for e in events)
+        return SimpleNamespace(errors=[], stored=events, settled=SimpleNamespace(decisions=[]))
+
+    monkeypatch.setattr("leadclock.sim.live_demo._owners", lambda store, leads: {})
+    live = SimpleNamespace(ingest=ingest, store=None)
+    feeder = DemoFeeder(live, LivePlanner(policy, ROSTER, seed=4, start=START), clock=lambda: START)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError):
+        feeder.step(START + timedelta(minutes=2))
+    feeder.step(START + timedelta(minutes=4))
+    expected = drive(LivePlanner(policy, ROSTER, seed=4, start=START), START + timedelta(minutes=4),
+                     step=timedelta(minutes=2), owner_of=lambda lead: None)
+    assert sent == [e["id"] for e in expected] and len(sent) >= 2

@@ -331,12 +331,20 @@ class DemoFeeder:
         self.clock = clock
         self.max_sleep = max_sleep
         self.posted = 0
+        self._unsent: list[dict[str, Any]] = []  # a failed round's events, sent first next time
 
     def step(self, now: datetime) -> int:
         """Post what is due by `now`; learn owners. Returns the events posted."""
-        raw = self.planner.due(now)
+        raw = self._unsent + self.planner.due(now)
+        self._unsent = []
         if raw:
-            result = self.live.ingest([parse_event(e) for e in raw], now, actor="demo")
+            try:
+                result = self.live.ingest([parse_event(e) for e in raw], now, actor="demo")
+            except Exception:
+                # The planner has handed these over once; keep them (a lost lead.created would
+                # turn every later event of the lead into an "unknown lead" rejection).
+                self._unsent = raw
+                raise
             for error in result.errors:
                 log.warning("demo event rejected: %s", error)
             self.posted += len(result.stored)
