@@ -68,6 +68,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "volume": "リードボリュームが2倍に: 目標を一時的に緩和するか容量を追加する",
         "volume_basis": "リード {before}件 → {now}件（{ratio:.1f}倍）",
         "none": "変更は不要です",
+        "rule_tighten": "締める", "rule_loosen": "緩和か容量追加", "rule_flat": "締める（コンバージョン横ばい）",
+        "rule_volume": "一時緩和か容量追加（量が倍増）", "rule_none": "変更なし",
         "none_basis": "コンプライアンス {value}%（週 {low}%〜{high}%）、リード {now}件（前四半期 {before}件）、コンバージョン率 {conv}%（前四半期 {prev_conv}%）",
         "empty": "この四半期（{label}）にリードはありません。",
         "no_change": "どのルールにも該当しないため、目標の変更は提言しません。",
@@ -88,6 +90,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "volume": "Lead volume doubled: relax the target temporarily or add capacity",
         "volume_basis": "leads {before} → {now} ({ratio:.1f}x)",
         "none": "No change advised",
+        "rule_tighten": "tighten", "rule_loosen": "loosen or add capacity", "rule_flat": "tighten (flat conversion)",
+        "rule_volume": "relax or add capacity (volume doubled)", "rule_none": "no change",
         "none_basis": "compliance {value}% (weeks {low}% to {high}%), leads {now} (previous quarter {before}), conversion {conv}% (previous {prev_conv}%)",
         "empty": "No leads were created in {label}.",
         "no_change": "No rule applies: no change to the targets is advised.",
@@ -219,7 +223,7 @@ def build(request: ReportRequest) -> Report:
                             "previous_conversion": None if before is None else before.get("conversion")})
         for rule, numbers in fired:
             text = words[rule] + (f" — {extra}" if extra and rule in ("tighten", "flat") else "")
-            advice_rows.append({"scope": scope, "rule": rule, "advice": text,
+            advice_rows.append({"scope": scope, "rule": rule, "rule_label": words[f"rule_{rule}"], "advice": text,
                                 "basis": words[f"{rule}_basis"].format(**numbers)})
 
     team_now, team_before = lead_figures(cohort, before_cohort)
@@ -246,7 +250,7 @@ def build(request: ReportRequest) -> Report:
             fired = [f for f in evaluate(now, before, target, conversion=False)]
             add(words["source"].format(name=source), now, before, fired)
     report.tables.append(Table("advice", words["advice"], [
-        Column("scope", words["scope"]), Column("rule", words["rule"]), Column("advice", words["text"]),
+        Column("scope", words["scope"]), Column("rule_label", words["rule"]), Column("advice", words["text"]),
         Column("basis", words["basis"]),
     ], advice_rows))
     report.tables.append(Table("figures", words["figures"], [
@@ -262,7 +266,8 @@ def build(request: ReportRequest) -> Report:
                             "min_scope_count": MIN_SCOPE_COUNT}
     report.data["first_contact_ladder"] = ladder
     if not advice_rows and not cohort.is_empty():
-        advice_rows.append({"scope": words["team"], "rule": "none", "advice": words["none"],
+        advice_rows.append({"scope": words["team"], "rule": "none", "rule_label": words["rule_none"],
+                            "advice": words["none"],
                             "basis": words["none_basis"].format(
                                 value=team_now["compliance"], low=team_now["min_week"], high=team_now["max_week"],
                                 now=team_now["count"], before=team_before["count"], conv=team_now["conversion"],
