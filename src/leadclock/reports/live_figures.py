@@ -146,7 +146,7 @@ def closed_part(request: ReportRequest, owners: list[str] | None, bounds: dict[s
     earliest = min(p.start for p in bounds.values())
     c = ClockRow.__table__.c
     before = load_clocks(request.store, due_from=earliest, due_before=max(today_start, earliest),
-                         owners=owners, source=request.source, with_status=False)
+                         owners=owners, source=request.source, with_status=False, join_leads=owners is None)
     # Met before today but due today or later (a decision made well ahead of its deadline).
     early = load_clocks(request.store, due_from=max(today_start, earliest), owners=owners, source=request.source,
                         extra=[c.outcome == "met", c.stopped_at < utc(today_start), c.stopped_at >= utc(earliest)],

@@ -158,7 +158,7 @@ def weeks_clocks(request: ReportRequest, first: Period, last: Period, owners: li
     wanted = or_(c.due_at < utc(last.end), and_(c.stage.in_(ASSIGNED_STAGES), c.started_at < utc(last.end)))
     assigned = and_(c.stage.in_(ASSIGNED_STAGES), c.started_at >= utc(first.start), c.started_at < utc(last.end))
     clocks = load_clocks(request.store, due_from=first.start, due_before=last.end + SPILL, owners=owners,
-                         source=request.source, extra=[wanted], with_status=assigned)
+                         source=request.source, extra=[wanted], with_source=False, with_status=assigned)
     reps = reps if reps is not None else load_reps(request.store)
     clocks = clocks.join(reps.select(pl.col("rep").alias("owner"), "team"), on="owner", how="left")
     # The status is read on the assigned clocks only; every clock of a lead gets it.
