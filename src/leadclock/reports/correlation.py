@@ -26,6 +26,8 @@ Anything else says plainly that this quarter's data shows no such relation (or t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 import polars as pl
 from sqlalchemy import and_, case, func, select
@@ -92,7 +94,7 @@ def spearman(order: list[float], values: list[float]) -> float | None:
     return None if rho is None or rho != rho else float(rho)
 
 
-def relation(rows: list[dict], min_leads: int = MIN_TIER_LEADS) -> tuple[str, float | None, list[dict]]:  # type: ignore[type-arg]
+def relation(rows: list[dict[str, Any]], min_leads: int = MIN_TIER_LEADS) -> tuple[str, float | None, list[dict[str, Any]]]:
     """('relation' | 'none' | 'few', rho, the tiers used) for table rows in tier order."""
     used = [r for r in rows if r["leads"] >= min_leads and r["conversion"] is not None]
     if len(used) < 3:
@@ -102,7 +104,7 @@ def relation(rows: list[dict], min_leads: int = MIN_TIER_LEADS) -> tuple[str, fl
     return ("relation" if rho is not None and rho <= RELATION_RHO else "none"), rho, used
 
 
-def _first_contacts(request: ReportRequest, start, end) -> pl.DataFrame:  # type: ignore[no-untyped-def]
+def _first_contacts(request: ReportRequest, start: datetime, end: datetime) -> pl.DataFrame:
     """Per rep, counted by the database: first-contact clocks that ended on the rep (leads),
     their business seconds, how many of those leads were won and the won amounts."""
     won = _leads.c.status == "won"

@@ -37,6 +37,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from sqlalchemy import and_, or_, select
@@ -151,9 +152,7 @@ def off_shift(policy: Policy, rep: str, at: datetime) -> str | None:
     return None
 
 
-def _zone(name: str):  # type: ignore[no-untyped-def]
-    from zoneinfo import ZoneInfo
-
+def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 

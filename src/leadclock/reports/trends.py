@@ -26,7 +26,7 @@ afternoon (12:00-18:00) are compared in a note (001: "are morning leads handled 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -138,7 +138,8 @@ def build(request: ReportRequest) -> Report:
     return report
 
 
-def _rolling(report: Report, request: ReportRequest, cohort: pl.DataFrame, first, last, words) -> None:  # type: ignore[no-untyped-def]
+def _rolling(report: Report, request: ReportRequest, cohort: pl.DataFrame, first: date, last: date,
+             words: dict[str, str]) -> None:
     days = pl.DataFrame({"day": pl.date_range(first - timedelta(days=WINDOW_DAYS - 1), last, "1d", eager=True)})
     daily = days.join(cohort.group_by("day").agg(*_counts()), on="day", how="left")
     daily = daily.with_columns(pl.col("leads").fill_null(0), pl.col("within").fill_null(0)).sort("day")
@@ -164,7 +165,7 @@ def _rolling(report: Report, request: ReportRequest, cohort: pl.DataFrame, first
                                                   delta=measured[-1] - measured[0]))
 
 
-def _monthly(report: Report, cohort: pl.DataFrame, words) -> None:  # type: ignore[no-untyped-def]
+def _monthly(report: Report, cohort: pl.DataFrame, words: dict[str, str]) -> None:
     grouped = _group(cohort.with_columns(month=pl.col("local").dt.strftime("%Y-%m")), "month")
     report.tables.append(Table("monthly", words["monthly"], [
         Column("month", words["month"]), Column("leads", words["leads"], "int"),
@@ -172,7 +173,7 @@ def _monthly(report: Report, cohort: pl.DataFrame, words) -> None:  # type: igno
     ], grouped.select("month", "leads", "within", "compliance").to_dicts()))
 
 
-def _weekday_hour(report: Report, request: ReportRequest, cohort: pl.DataFrame, words) -> None:  # type: ignore[no-untyped-def]
+def _weekday_hour(report: Report, request: ReportRequest, cohort: pl.DataFrame, words: dict[str, str]) -> None:
     names = _WEEKDAYS[request.lang]
     grouped = {row["weekday"]: row for row in _group(cohort, "weekday").iter_rows(named=True)}
     total_leads = int(cohort["n"].sum() or 0)
@@ -217,7 +218,7 @@ def _weekday_hour(report: Report, request: ReportRequest, cohort: pl.DataFrame, 
     }
 
 
-def _tenure(report: Report, pairs: pl.DataFrame, firsts: pl.DataFrame, words) -> None:  # type: ignore[no-untyped-def]
+def _tenure(report: Report, pairs: pl.DataFrame, firsts: pl.DataFrame, words: dict[str, str]) -> None:
     first_day = firsts.select("owner", first_day=(pl.col("first_at").dt.epoch("s") // 86400))
     joined = pairs.join(first_day, on="owner", how="left").with_columns(
         weeks=((pl.col("day") - pl.col("first_day")) // 7).fill_null(0).clip(lower_bound=0))
