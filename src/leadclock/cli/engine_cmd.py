@@ -255,8 +255,11 @@ def demo(
     from leadclock.sim.demo import demo_roster, generate
 
     path = Path(db)
-    if path.exists():
-        path.unlink()  # a demo starts from nothing, so the figures are reproducible
+    # A demo starts from nothing, so the figures are reproducible. The WAL and shared-memory
+    # files go too: a previous demo stopped by a kill leaves them, and SQLite would read a stale
+    # WAL into the new file.
+    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        stale.unlink(missing_ok=True)
     roster = demo_roster()
     if no_serve:
         chosen = resolve_policy(None, preset)
