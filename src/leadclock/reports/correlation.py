@@ -30,9 +30,16 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 
-from leadclock.reports.cohort import concurrently, json_number, pct, rep_compliance, scope_reps
+from leadclock.reports.cohort import (
+    clocks_of_leads_created,
+    concurrently,
+    json_number,
+    pct,
+    rep_compliance,
+    scope_reps,
+)
 from leadclock.reports.data import frame
 from leadclock.reports.output import Column, Report, Table
 from leadclock.reports.params import ReportRequest, parse_quarter
@@ -114,7 +121,7 @@ def _first_contacts(request: ReportRequest, start: datetime, end: datetime) -> p
                func.sum(case((won, json_number("deal_amount")), else_=None)),
                func.count(case((won, json_number("deal_amount")), else_=None)))
         .select_from(_clocks.join(_leads, _leads.c.id == _clocks.c.lead))
-        .where(and_(_leads.c.created_at >= start, _leads.c.created_at < end),
+        .where(clocks_of_leads_created(start, end),
                _clocks.c.stage == "first_contact", _clocks.c.outcome.in_(("met", "breached")),
                _clocks.c.stopped_at.is_not(None), _clocks.c.owner.is_not(None))
         .group_by(_clocks.c.owner)

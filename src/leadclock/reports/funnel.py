@@ -47,7 +47,13 @@ from typing import Any
 import polars as pl
 from sqlalchemy import and_, select
 
-from leadclock.reports.cohort import json_number, json_text, pct, scope_reps
+from leadclock.reports.cohort import (
+    clocks_of_leads_created,
+    json_number,
+    json_text,
+    pct,
+    scope_reps,
+)
 from leadclock.reports.data import INSTANT, frame
 from leadclock.reports.output import Column, Report, ReportError, Table
 from leadclock.reports.params import Period, ReportRequest, range_period
@@ -148,7 +154,7 @@ def _cohort(request: ReportRequest, start: datetime, end: datetime) -> pl.DataFr
     )
     accepted = frame(request.store, select(_clocks.c.lead).distinct().select_from(
         _clocks.join(_leads, _leads.c.id == _clocks.c.lead)).where(
-        and_(_leads.c.created_at >= start, _leads.c.created_at < end), _clocks.c.stage == "acceptance",
+        clocks_of_leads_created(start, end), _clocks.c.stage == "acceptance",
         _clocks.c.stopped_at.is_not(None), _clocks.c.outcome.in_(("met", "breached")),
         ~_clocks.c.reason.like("rejected%")), {"lead": pl.Utf8})
     return cohort.with_columns(

@@ -29,10 +29,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 
 from leadclock.policy.benchmarks import advise
-from leadclock.reports.cohort import cohort_subquery, concurrently, pct, scope_reps
+from leadclock.reports.cohort import (
+    clocks_of_leads_created,
+    cohort_subquery,
+    concurrently,
+    pct,
+    scope_reps,
+)
 from leadclock.reports.data import frame
 from leadclock.reports.output import Column, Report, Table
 from leadclock.reports.params import Period, ReportRequest, parse_quarter, week_period
@@ -125,7 +131,7 @@ def _stage_counts(request: ReportRequest, period: Period, boundaries: list[datet
                func.sum(case((stopped, _clocks.c.business_seconds), else_=0.0)),
                func.sum(case((stopped, 1), else_=0)))
         .select_from(_clocks.join(_leads, _leads.c.id == _clocks.c.lead))
-        .where(and_(_leads.c.created_at >= period.start, _leads.c.created_at < period.end),
+        .where(clocks_of_leads_created(period.start, period.end),
                _clocks.c.outcome.in_(("met", "breached")))
         .group_by(_clocks.c.stage, week)
     )
