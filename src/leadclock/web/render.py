@@ -109,11 +109,11 @@ def guess_lang(request: Request) -> Lang:
 def render_error(request: Request, status: int, message: str, field: str | None) -> HTMLResponse:
     page: Page | None = getattr(request.state, "page", None)
     if page is None:
-        from zoneinfo import ZoneInfo as _Zone
-
+        # Not signed in (or failed before the session was read): no database read here, so this
+        # page renders even when the database is what failed.
         from leadclock.web.deps import request_now
 
-        page = Page(request=request, lang=guess_lang(request), now=request_now(request), zone=_Zone("UTC"))
+        page = Page(request=request, lang=guess_lang(request), now=request_now(request), zone=ZoneInfo("UTC"))
     title_key = {400: "bad_input", 403: "forbidden", 404: "not_found", 422: "bad_input"}.get(status, "error_title")
     if request.headers.get("hx-request"):
         # A fragment: a short message htmx can swap in, with the same status.

@@ -21,7 +21,7 @@ from leadclock.api.auth import Principal
 from leadclock.reports.output import Report, ReportError
 from leadclock.reports.params import ReportRequest
 from leadclock.reports.registry import REPORTS, run
-from leadclock.web.deps import ActivePolicy
+from leadclock.web.deps import ActivePolicy, web_state
 from leadclock.web.errors import bad_input, forbidden, not_found
 from leadclock.web.render import Page
 
@@ -78,8 +78,6 @@ def run_report(
     if not available(name):
         return Outcome(name, unavailable=True)
     assert current.signed is not None
-    from leadclock.web.deps import web_state
-
     store = web_state(current.request).context.store
     request = ReportRequest(
         store=store, policy=active.policy, now=current.now, lang=current.lang, start=start, end=end,

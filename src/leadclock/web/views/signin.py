@@ -103,6 +103,8 @@ async def login_submit(request: Request, state: Annotated[WebState, Depends(web_
         return _login_page(request, state, status=401, error=words("login_failed"), next_path=next_path,
                            login=login)
     state.throttle.succeeded(keys[:1])
+    # A fresh session id at every sign-in (no fixation), and the browser's previous one ends.
+    close_session(state.context.store, request.cookies.get(SESSION_COOKIE))
     cookie, _session = open_session(state.context.store, user.id, request_now(request))
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=int(SESSION_TTL.total_seconds()), path=COOKIE_PATH,
