@@ -24,4 +24,5 @@ def policy_page(request: Request, current: SignedPage) -> Response:
 def agreement(request: Request, current: SignedPage) -> Response:
     # A document of its own (framed by the policy page): its styles must not leak into the page.
     html = render_html(active_policy(request).policy, current.lang)
+    html = html.replace("</head>", '<link rel="stylesheet" href="/ui/static/fonts.css">\n</head>', 1)
     return HTMLResponse(html, headers={**SECURITY_HEADERS, "X-Frame-Options": "SAMEORIGIN"})
