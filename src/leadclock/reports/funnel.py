@@ -45,10 +45,13 @@ from itertools import pairwise
 from typing import Any
 
 import polars as pl
-from sqlalchemy import and_, select
+from sqlalchemy import Text, and_, case, cast, func, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql.elements import ColumnElement
 
 from leadclock.reports.cohort import (
     clocks_of_leads_created,
+    concurrently,
     json_number,
     json_text,
     pct,
@@ -58,6 +61,7 @@ from leadclock.reports.data import INSTANT, frame
 from leadclock.reports.output import Column, Report, ReportError, Table
 from leadclock.reports.params import Period, ReportRequest, range_period
 from leadclock.scoring.lifecycle import marketing_feedback
+from leadclock.store import Store
 from leadclock.store.models import ClockRow, LeadRow
 
 DEFAULT_DAYS = 90
@@ -128,42 +132,71 @@ def _number(request: ReportRequest, name: str, field: str, positive: bool) -> fl
     return number
 
 
-def _cohort(request: ReportRequest, start: datetime, end: datetime) -> pl.DataFrame:
-    statement = select(
-        _leads.c.id, _leads.c.source, _leads.c.created_at, json_text(request.store, "stage"),
-        json_text(request.store, "transitions"), json_number("deal_amount"),
-    ).where(and_(_leads.c.created_at >= start, _leads.c.created_at < end))
+def _reached(store: Store) -> tuple[ColumnElement[str], ColumnElement[int]]:
+    """The lead's current stage and the rank of the furthest stage it ever reached, in SQL.
+
+    A stage was reached when it is the current one or a transition went to it. The transitions
+    are searched as JSON text, normalised by the database (PostgreSQL's jsonb prints `"to": "won"`,
+    SQLite's json_extract `"to":"won"`); a quote inside a value is escaped, so the pattern only
+    matches a transition's own `to`."""
+    stage = _leads.c.attributes["stage"].as_string()
+    if store.dialect == "postgresql":
+        moves = cast(cast(_leads.c.attributes.op("->")("transitions"), JSONB), Text)
+        pattern = '%"to": "{}"%'
+    else:
+        moves = func.json_extract(_leads.c.attributes, "$.transitions")
+        pattern = '%"to":"{}"%'
+
+    def went(*names: str) -> ColumnElement[bool]:
+        return or_(stage.in_(names), *(func.coalesce(moves, "").like(pattern.format(name)) for name in names))
+
+    rank = case((went("won"), RANK["won"]), (went("opportunity", "lost"), RANK["opportunity"]),
+                (went("sql"), RANK["sql"]), (went("mql"), RANK["mql"]), else_=0)
+    return stage, rank
+
+
+def _in_scope(request: ReportRequest, start: datetime, end: datetime) -> ColumnElement[bool]:
+    where = and_(_leads.c.created_at >= start, _leads.c.created_at < end)
     if request.source is not None:
-        statement = statement.where(_leads.c.source == request.source)
+        where = and_(where, _leads.c.source == request.source)
     reps = scope_reps(request)
     if reps is not None:
-        statement = statement.where(_leads.c.id.in_(select(_clocks.c.lead).where(_clocks.c.owner.in_(reps or [""]))))
-    raw = frame(request.store, statement, {"lead": pl.Utf8, "source": pl.Utf8, "created_at": INSTANT,
-                                           "stage": pl.Utf8, "transitions": pl.Utf8, "amount": pl.Float64})
-    moves = raw["transitions"].str.json_decode(pl.List(pl.Struct({"to": pl.Utf8, "at": pl.Utf8})))
-    # PostgreSQL's -> gives the JSON string with its quotes; SQLite's json_extract gives the text.
-    stage = raw["stage"].str.strip_chars('"')
-    ranks = pl.DataFrame({"moves": moves}).select(
-        reached=pl.col("moves").list.eval(pl.element().struct.field("to").replace_strict(RANK, default=0)).list.max(),
-        won_at=pl.col("moves").list.eval(pl.element().filter(pl.element().struct.field("to") == "won")
-                                         .struct.field("at")).list.first(),
-    )
-    cohort = raw.with_columns(stage=stage).hstack(ranks).with_columns(
-        reached=pl.max_horizontal(pl.col("reached").fill_null(0), stage.replace_strict(RANK, default=0)),
-        won_at=pl.col("won_at").str.to_datetime(time_zone="UTC", time_unit="us"),
-    )
-    accepted = frame(request.store, select(_clocks.c.lead).distinct().select_from(
-        _clocks.join(_leads, _leads.c.id == _clocks.c.lead)).where(
+        where = and_(where, _leads.c.id.in_(select(_clocks.c.lead).where(_clocks.c.owner.in_(reps or [""]))))
+    return where
+
+
+def _cohort(request: ReportRequest, start: datetime, end: datetime) -> pl.DataFrame:
+    """The period's leads counted by the database: source, stage, reached, accepted (0/1), n."""
+    stage, rank = _reached(request.store)
+    accepted_ids = select(_clocks.c.lead).select_from(_clocks.join(_leads, _leads.c.id == _clocks.c.lead)).where(
         clocks_of_leads_created(start, end), _clocks.c.stage == "acceptance",
         _clocks.c.stopped_at.is_not(None), _clocks.c.outcome.in_(("met", "breached")),
-        ~_clocks.c.reason.like("rejected%")), {"lead": pl.Utf8})
-    return cohort.with_columns(
-        accepted=pl.col("lead").is_in(accepted["lead"].implode()) | (pl.col("reached") >= RANK["opportunity"]))
+        ~_clocks.c.reason.like("rejected%"))
+    accepted = case((or_(rank >= RANK["opportunity"], _leads.c.id.in_(accepted_ids)), 1), else_=0)
+    inner = select(_leads.c.source.label("source"), stage.label("stage"), rank.label("reached"),
+                   accepted.label("accepted")).where(_in_scope(request, start, end)).subquery()
+    statement = select(inner.c.source, inner.c.stage, inner.c.reached, inner.c.accepted, func.count()).group_by(
+        inner.c.source, inner.c.stage, inner.c.reached, inner.c.accepted)
+    return frame(request.store, statement, {"source": pl.Utf8, "stage": pl.Utf8, "reached": pl.Int64,
+                                            "accepted": pl.Int64, "n": pl.Int64})
+
+
+def _won(request: ReportRequest, start: datetime, end: datetime) -> pl.DataFrame:
+    """The period's won leads (won is final): created_at, amount, won_at (its transition's time)."""
+    stage, _rank = _reached(request.store)
+    statement = select(_leads.c.created_at, json_number("deal_amount"), json_text(request.store, "transitions")).where(
+        _in_scope(request, start, end), stage == "won")
+    raw = frame(request.store, statement, {"created_at": INSTANT, "amount": pl.Float64, "transitions": pl.Utf8})
+    moves = raw["transitions"].str.json_decode(pl.List(pl.Struct({"to": pl.Utf8, "at": pl.Utf8})))
+    won_at = pl.DataFrame({"moves": moves}).select(
+        won_at=pl.col("moves").list.eval(pl.element().filter(pl.element().struct.field("to") == "won")
+                                         .struct.field("at")).list.first().str.to_datetime(time_zone="UTC", time_unit="us"))
+    return raw.select("created_at", "amount").hstack(won_at)
 
 
 def counts(cohort: pl.DataFrame) -> dict[str, int]:
     """Leads that reached each stage (or a later one)."""
-    return {stage: int((cohort["reached"] >= RANK[stage]).sum()) for stage in STAGES}
+    return {stage: int(cohort.filter(pl.col("reached") >= RANK[stage])["n"].sum() or 0) for stage in STAGES}
 
 
 def rates(reached: dict[str, int]) -> list[Fraction | None]:
@@ -216,8 +249,9 @@ def build(request: ReportRequest) -> Report:
                             "revenue_target": target, "team": request.team, "rep": request.rep,
                             "source": request.source})
     report.lines.append(words["range"].format(label=period.label))
-    cohort = _cohort(request, period.start, period.end)
-    previous = _cohort(request, before.start, before.end)
+    cohort, previous, won = concurrently(
+        request.store, lambda: _cohort(request, period.start, period.end),
+        lambda: _cohort(request, before.start, before.end), lambda: _won(request, period.start, period.end))
     reached, reached_before = counts(cohort), counts(previous)
     now_rates, before_rates = rates(reached), rates(reached_before)
     rows = []
@@ -238,10 +272,10 @@ def build(request: ReportRequest) -> Report:
                              "rates": [_pct_fraction(r) for r in now_rates]}
     if cohort.is_empty():
         report.notes.append(words["empty"].format(label=period.label))
-    won = cohort.filter(pl.col("reached") == RANK["won"])
-    lost = int((cohort["stage"] == "lost").sum())
+    lost = int(cohort.filter(pl.col("stage") == "lost")["n"].sum() or 0)
     average_deal = won["amount"].mean() if won.height else None
-    qualified_revenue = float(won.filter(pl.col("reached") >= RANK["sql"])["amount"].sum() or 0)
+    # A won deal went through SQL (the lifecycle allows no other way): all of it is qualified revenue.
+    qualified_revenue = float(won["amount"].sum() or 0)
     win_rate = Fraction(won.height, won.height + lost) if won.height + lost else None
     cycle_days = None
     if won.height:
@@ -250,7 +284,7 @@ def build(request: ReportRequest) -> Report:
     velocity = None
     if win_rate is not None and average_deal is not None and cycle_days:
         velocity = reached["opportunity"] * float(win_rate) * float(average_deal) / cycle_days  # type: ignore[arg-type]
-    accepted = int(cohort["accepted"].sum()) if cohort.height else 0
+    accepted = int(cohort.filter(pl.col("accepted") == 1)["n"].sum() or 0)
     kpis: list[dict[str, Any]] = [
         {"metric": words["accepted"], "key": "accepted", "value": accepted, "kind": "int"},
         {"metric": words["accepted_rate"], "key": "accepted_rate", "value": pct(accepted, reached["sql"]), "kind": "percent"},
@@ -320,12 +354,12 @@ def _feedback(report: Report, words: dict[str, str], cohort: pl.DataFrame) -> No
                                                         "unreachable"} else None
 
     tally: dict[str, dict[str, int]] = {}
-    for source, stage, reached in cohort.select("source", "stage", "reached").iter_rows():
+    for source, stage, reached, n in cohort.select("source", "stage", "reached", "n").iter_rows():
         row = tally.setdefault(source, {"leads": 0, **dict.fromkeys(FEEDBACK, 0)})
-        row["leads"] += 1
+        row["leads"] += n
         found = kind(stage, reached)
         if found in FEEDBACK:
-            row[found] += 1
+            row[found] += n
     rows = [{"source": source, **values} for source, values in sorted(tally.items())]
     report.tables.append(Table("feedback", words["feedback"], [
         Column("source", words["source"]), Column("leads", words["leads"], "int"),
