@@ -22,6 +22,7 @@ NULL` would let that list be read live as well.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +40,7 @@ SOON = timedelta(hours=1)
 PERIODS = ("today", "week", "month", "range")
 GROUPS = {"lead": ["lead"], "owner": ["lead", "owner"], "team": ["lead", "team"]}
 _CACHE_ATTRIBUTE = "_leadclock_live_closed"
+_LOCK = threading.Lock()
 
 
 @dataclass
@@ -138,11 +140,28 @@ def closed_part(request: ReportRequest, owners: list[str] | None, bounds: dict[s
                 teams: pl.DataFrame, today_start: datetime) -> Closed:
     """The closed days' figures, from the cache when filled less than `CLOSED_MAX_AGE` ago."""
     now = utc(request.now)
-    cache: dict[tuple[Any, ...], Closed] = request.store.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
-    key = _closed_key(request, owners, bounds)
-    found = cache.get(key)
-    if found is not None and abs(now - found.filled_at) < CLOSED_MAX_AGE:
-        return found
+    with _LOCK:
+        cache: dict[tuple[Any, ...], Closed] = request.store.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
+        locks: dict[tuple[Any, ...], threading.Lock] = request.store.__dict__.setdefault(_CACHE_ATTRIBUTE + "_locks", {})
+        key = _closed_key(request, owners, bounds)
+        lock = locks.setdefault(key, threading.Lock())
+    # One fill per scope at a time: the dashboard's first requests of the day arrive together,
+    # and each would otherwise read the same month of clocks.
+    with lock:
+        found = cache.get(key)
+        if found is not None and abs(now - found.filled_at) < CLOSED_MAX_AGE:
+            return found
+        closed = _fill(request, owners, bounds, teams, today_start)
+        with _LOCK:
+            if len(cache) >= 32:
+                cache.clear()
+            cache[key] = closed
+        return closed
+
+
+def _fill(request: ReportRequest, owners: list[str] | None, bounds: dict[str, Period],
+          teams: pl.DataFrame, today_start: datetime) -> Closed:
+    now = utc(request.now)
     earliest = min(p.start for p in bounds.values())
     c = ClockRow.__table__.c
     before = load_clocks(request.store, due_from=earliest, due_before=max(today_start, earliest),
@@ -156,11 +175,7 @@ def closed_part(request: ReportRequest, owners: list[str] | None, bounds: dict[s
     part = summarise(decided, bounds, now, request.zone.key)
     running_late = clocks.filter(pl.col("running_now") & (pl.col("state") == "breached")
                                  & (pl.col("due_at") < utc(today_start)))
-    closed = Closed(now, part, _group_sums(part), running_late)
-    if len(cache) >= 32:
-        cache.clear()
-    cache[key] = closed
-    return closed
+    return Closed(now, part, _group_sums(part), running_late)
 
 
 def live_frame(request: ReportRequest, owners: list[str] | None, today_start: datetime, teams: pl.DataFrame) -> pl.DataFrame:
