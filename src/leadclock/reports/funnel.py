@@ -261,7 +261,7 @@ def build(request: ReportRequest) -> Report:
         rows.append({
             "stage": words[stage], "key": stage, "count": reached[stage], "step": _pct_fraction(step),
             "from_lead": pct(reached[stage], reached["lead"]), "previous": _pct_fraction(old),
-            "change": None if step is None or old is None else round(100.0 * float(step - old), 1),
+            "change": None if step is None or old is None else round(100.0 * float(step - old), 1) + 0.0,  # no -0.0
         })
     report.tables.append(Table("funnel", words["funnel"], [
         Column("stage", words["stage"]), Column("count", words["count"], "int"),
