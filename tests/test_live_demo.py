@@ -119,7 +119,7 @@ def test_a_new_owner_voids_the_old_owners_plan(policy):
 
 def test_the_loop_routes_breaches_escalates_and_fills_the_inbox(tmp_path, policy):
     """History, then the feeder, worker and sender on a clock 120x real time: within seconds a
-    live lead is created and routed, a first-contact clock breaches and an inbox row appears."""
+    live lead is created and routed, a warning fires, a clock breaches and an inbox row appears."""
     now = datetime.now(UTC).replace(microsecond=0)
     db = tmp_path / "demo.db"
     history = history_until(now, days=2, seed=7, policy=policy, roster=ROSTER)
@@ -150,6 +150,9 @@ def test_the_loop_routes_breaches_escalates_and_fills_the_inbox(tmp_path, policy
                     "SELECT l.id, l.owner FROM leads l JOIN audit a ON a.lead = l.id "
                     "WHERE l.id >= :first AND a.action = 'lead.assign' AND l.owner IS NOT NULL LIMIT 1"),
                     {"first": f"L-{first}"}).first()
+                found["warning"] = connection.execute(text(
+                    "SELECT lead FROM effects WHERE kind = 'clock_warning' AND lead >= :first LIMIT 1"),
+                    {"first": f"L-{first}"}).first()
                 found["breach"] = connection.execute(text(
                     "SELECT lead, stage FROM effects WHERE kind = 'clock_breached' AND lead >= :first LIMIT 1"),
                     {"first": f"L-{first}"}).first()
@@ -164,6 +167,7 @@ def test_the_loop_routes_breaches_escalates_and_fills_the_inbox(tmp_path, policy
         store.close()
     assert found["routed"] is not None, "no live lead was routed"
     assert found["routed"][1] in {r.id for r in ROSTER}
+    assert found["warning"] is not None, "no warning before a live deadline"
     assert found["breach"] is not None, "no live clock breached"
     assert found["inbox"] is not None, "nothing reached the in-app inbox"
     assert feeder.posted > 5
