@@ -227,3 +227,21 @@ def test_a_failed_round_is_sent_again(policy, monkeypatch):
     expected = drive(LivePlanner(policy, ROSTER, seed=4, start=START), START + timedelta(minutes=4),
                      step=timedelta(minutes=2), owner_of=lambda lead: None)
     assert sent == [e["id"] for e in expected] and len(sent) >= 2
+
+
+def test_a_preset_without_sources_is_a_clear_error():
+    with pytest.raises(ValueError, match="defines no lead sources"):
+        LivePlanner(demo_policy("base", ROSTER), ROSTER, seed=1, start=START)
+
+
+@pytest.mark.parametrize("preset", ["lead-types", "enterprise", "smb"])
+def test_every_preset_with_sources_runs_live(preset):
+    """`leadclock demo --preset NAME`: the demo policy loads and the planner's events pass the
+    contract under every shipped preset that has lead sources."""
+    chosen = demo_policy(preset, ROSTER)
+    assert chosen.routing.rules and chosen.calendars["business"].always
+    events = drive(LivePlanner(chosen, ROSTER, seed=1, start=START), START + timedelta(hours=2))
+    assert {e["source"] for e in events if e["type"] == "lead.created"} <= set(chosen.sources)
+    assert any(e["type"] == "activity" for e in events)
+    for event in events:
+        parse_event(event)

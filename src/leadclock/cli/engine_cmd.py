@@ -290,9 +290,12 @@ def _live_demo(path: Path, days: int, seed: int, preset: str, host: str, port: i
         policy = demo_policy(preset, roster, around_the_clock=around_the_clock)
     except PolicyError as error:
         raise fail(f"--preset {preset}: {error}") from None
-    with err_console.status("building the demo history ..."):
-        events = history_until(now, days=days, seed=seed, policy=policy, roster=roster)
-        report = ingest_events(events, str(path), policy, roster=roster)
+    try:
+        with err_console.status("building the demo history ..."):
+            events = history_until(now, days=days, seed=seed, policy=policy, roster=roster)
+            report = ingest_events(events, str(path), policy, roster=roster)
+    except ValueError as error:  # e.g. a preset without lead sources (base)
+        raise fail(f"--preset {preset}: {error}") from None
     _print_summary(report.summary, f"{policy.name} demo, {days} days to now")
     url = f"sqlite:///{path}"
     base = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"

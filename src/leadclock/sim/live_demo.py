@@ -162,6 +162,8 @@ class LivePlanner:
         self._zone = ZoneInfo(policy.org.timezone)
         hours = _hours_from_policy(policy, start.year - 1, start.year + 1)
         self._plans = _plans(policy, hours.business_day_seconds)
+        if not self._plans:
+            raise ValueError(f"policy {policy.name!r} defines no lead sources")
         names = list(self._plans)
         weights = [_SOURCE_MIX.get(n, 0.1) for n in names]
         self._sources = names
