@@ -401,7 +401,7 @@ def build(request: ReportRequest) -> Report:
     found = _month_breaches(request, month.start, month.end)
     rows = found.to_dicts()
     # The clock rows came with the breaches (one join), so only availability and the outbox are read.
-    known = {(r["lead"], r["stage"], r["seq"]): ClockFacts(r["clock_owner"], r["started_at"], r["due_at"], r["tier"])
+    known = {(r["lead"], r["stage"], r["seq"]): ClockFacts(r["clock_owner"] or r["owner"], r["started_at"], r["due_at"], r["tier"])
              for r in rows if r["category"] not in CATEGORIES}
     facts = gather_facts(request.store, list(known), known)
     suggestions = {key: suggest(value, request.policy) for key, value in facts.items()}
