@@ -202,6 +202,14 @@ def test_the_cli_builds_to_now_prints_a_working_login_and_serves(tmp_path, monke
         assert store.leads()  # the history is stored
     finally:
         store.close()
+    from fastapi.testclient import TestClient
+
+    from leadclock.api.app import create_app
+
+    token = re.search(r"API token \(the same manager\): (\S+)", result.stdout).group(1)
+    with TestClient(create_app(f"sqlite:///{db}")) as client:
+        answer = client.get("/inbox", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200 and answer.json()["recipient"] == "mgr-matsumoto"
 
 
 def test_a_failed_round_is_sent_again(policy, monkeypatch):

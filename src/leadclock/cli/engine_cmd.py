@@ -319,8 +319,9 @@ def _live_demo(path: Path, days: int, seed: int, preset: str, host: str, port: i
 
 
 def _demo_login(store, now: datetime, base: str) -> list[str]:  # type: ignore[no-untyped-def]
-    """How to get in: the SDR manager's dashboard sign-in with a fresh password, and an admin
-    API token (both printed once; only their hashes are kept)."""
+    """How to get in: the SDR manager's dashboard sign-in with a fresh password, the same
+    manager's API token (their in-app inbox: breaches and escalations addressed to them) and an
+    admin token. Printed once; only hashes are kept."""
     import secrets
 
     from leadclock.api.auth import create_token
@@ -329,10 +330,12 @@ def _demo_login(store, now: datetime, base: str) -> list[str]:  # type: ignore[n
     password = secrets.token_urlsafe(12)
     create_user(store, login="matsumoto", password=password, role="manager", team="inside-sales",
                 display_name="松本恵 (SDR manager)", locale="ja", now=now)
-    token = create_token(store, "admin", name="demo", now=now)
+    manager = create_token(store, "manager", team="inside-sales", rep="mgr-matsumoto", name="matsumoto", now=now)
+    admin = create_token(store, "admin", name="demo", now=now)
     return [f"dashboard: {base}/ui/  sign in as matsumoto / {password}  (the SDR team's manager)",
-            f"API token (admin): {token}",
-            f"  e.g. curl -H 'Authorization: Bearer {token}' {base}/breaches"]
+            f"API token (the same manager): {manager}",
+            f"  their in-app inbox: curl -H 'Authorization: Bearer {manager}' {base}/inbox",
+            f"API token (admin): {admin}"]
 
 
 def explain(
