@@ -311,6 +311,8 @@ BAD_QUERIES = [
     ("/ui/trends?from=yesterday", "from"),
     ("/ui/funnel?to=2026-02-30", "to"),
     ("/ui/trends?rep=" + "x" * 300, "rep"),
+    ("/ui/scorecards?week=9999-W52", "week"),
+    ("/ui/trends?from=0001-01-01", "from"),
 ]
 
 
@@ -322,6 +324,21 @@ def test_bad_query_parameters_are_4xx_naming_them(world: World) -> None:
         named = re.search(rf'data-testid="error-message"><code>{re.escape(field)}</code>', response.text)
         if not 400 <= response.status_code < 500 or not named:
             failures.append(f"{path}: {response.status_code} {response.text[-400:]}")
+    assert not failures, "\n".join(failures)
+
+
+def test_junk_in_any_parameter_is_never_a_server_error(world: World) -> None:
+    from urllib.parse import quote
+
+    client = browser(world, "ops")
+    failures = []
+    for page in ("/ui/", "/ui/breaches", "/ui/scorecards", "/ui/trends", "/ui/reports/root-causes",
+                 "/ui/reports/correlation"):
+        for name in ("week", "month", "quarter", "from", "to", "rep", "team", "page", "reviewed", "kind"):
+            for value in ("9999-W52", "0001-01-01", "x" * 201, "\u202e", "10000000000000000000"):
+                response = client.get(f"{page}?{name}={quote(value)}")
+                if response.status_code >= 500:
+                    failures.append(f"{page}?{name}={value[:20]}: {response.status_code}")
     assert not failures, "\n".join(failures)
 
 

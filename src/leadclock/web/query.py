@@ -18,6 +18,9 @@ from leadclock.reports.params import parse_instant
 from leadclock.web.errors import bad_input
 
 MAX_TEXT = 200
+# Reports look back and ahead from the dates people give (a week before, 30 days of trend): the
+# year 1 or 9999 would overflow the calendar there, and no lead history lies outside these years.
+YEARS = range(1970, 2201)
 
 
 def text(request: Request, name: str, max_length: int = MAX_TEXT) -> str | None:
@@ -54,9 +57,14 @@ def choice(request: Request, name: str, allowed: Iterable[str], default: str | N
 def instant(request: Request, name: str, zone: ZoneInfo, *, end: bool = False) -> datetime | None:
     value = text(request, name, 40)
     try:
-        return parse_instant(value, zone, name, end=end)
+        found = parse_instant(value, zone, name, end=end)
     except ReportError as error:
         raise bad_input(error.field, error.reason) from None
+    except (OverflowError, ValueError):
+        raise bad_input(name, f"{value!r} is out of range") from None
+    if found is not None and found.year not in YEARS:
+        raise bad_input(name, f"{value!r}: the year must be from {YEARS.start} to {YEARS.stop - 1}")
+    return found
 
 
 __all__ = ["choice", "instant", "text", "whole"]

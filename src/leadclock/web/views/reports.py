@@ -20,7 +20,7 @@ from leadclock.reports.registry import REPORTS
 from leadclock.web import charts
 from leadclock.web.deps import SignedPage, WebState, active_policy, principal_of, web_state
 from leadclock.web.errors import bad_input, not_found
-from leadclock.web.query import choice, instant, text
+from leadclock.web.query import YEARS, choice, instant, text
 from leadclock.web.render import Page, render
 from leadclock.web.reporting import available, run_report, scope_for
 
@@ -41,9 +41,13 @@ def _periods(request: Request, current: Page) -> dict[str, Any]:
         value = text(request, name, 40)
         if value is not None:
             try:
-                parse(value, zone, today, name)
+                period = parse(value, zone, today, name)
             except ReportError as error:
                 raise bad_input(error.field, error.reason) from None
+            except (OverflowError, ValueError):
+                raise bad_input(name, f"{value!r} is out of range") from None
+            if period.start.year not in YEARS:
+                raise bad_input(name, f"{value!r}: the year must be from {YEARS.start} to {YEARS.stop - 1}")
             options[name] = value
     kind = choice(request, "kind", DIGEST_KINDS)
     if kind is not None:
