@@ -196,9 +196,11 @@ class ClockRow(Base):
     warned: Mapped[bool] = mapped_column(default=False)  # the warning effect was emitted
 
     # A scorecard reads one rep's clocks due in a week or two (migration 0007); the pair also
-    # serves lookups by owner alone. Cohort reports count the clocks started in a period (0008).
+    # serves lookups by owner alone. Cohort reports count the clocks started in a period (0008);
+    # the live dashboard reads the clocks that stopped today (0009).
     __table_args__ = (Index("ix_clocks_owner_due_at", "owner", "due_at"),
-                      Index("ix_clocks_started_at", "started_at"))
+                      Index("ix_clocks_started_at", "started_at"),
+                      Index("ix_clocks_stopped_at", "stopped_at"))
 
 
 class EffectRow(Base):
