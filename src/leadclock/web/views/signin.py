@@ -25,6 +25,7 @@ from leadclock.web.deps import (
     web_state,
 )
 from leadclock.web.errors import WebError, bad_input
+from leadclock.web.i18n import translator
 from leadclock.web.render import Page, guess_lang, render
 from leadclock.web.sessions import (
     CSRF_FIELD,
@@ -53,12 +54,14 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-def _login_page(request: Request, state: WebState, *, status: int = 200, error: str | None = None,
+def _login_page(request: Request, *, status: int = 200, error: str | None = None,
                 next_path: str = HOME, login: str = "", notice: str | None = None) -> Response:
     now = request_now(request)
     lang = guess_lang(request)
     current = Page(request=request, lang=lang, now=now, zone=active_policy(request).zone)
-    token = request.cookies.get(LOGIN_CSRF_COOKIE) or new_token()
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    if not (20 <= len(token) <= 100 and token.replace("-", "").replace("_", "").isalnum()):
+        token = new_token()  # none yet, or not one this server could have made
     response = render(current, "login.html", status, csrf_token=token, error=error, next_path=next_path,
                       login=login, notice=notice)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, path=COOKIE_PATH, httponly=True,
@@ -67,13 +70,10 @@ def _login_page(request: Request, state: WebState, *, status: int = 200, error: 
 
 
 @router.get("/ui/login")
-def login_form(request: Request, state: Annotated[WebState, Depends(web_state)]) -> Response:
+def login_form(request: Request) -> Response:
     bye = request.query_params.get("bye") == "1"
-    current_lang = guess_lang(request)
-    from leadclock.web.i18n import translator
-
-    notice = translator(current_lang)("logged_out") if bye else None
-    return _login_page(request, state, next_path=safe_next(request.query_params.get("next")), notice=notice)
+    notice = translator(guess_lang(request))("logged_out") if bye else None
+    return _login_page(request, next_path=safe_next(request.query_params.get("next")), notice=notice)
 
 
 @router.post("/ui/login")
@@ -91,16 +91,14 @@ async def login_submit(request: Request, state: Annotated[WebState, Depends(web_
         raise bad_input("password", "is required")
     next_path = safe_next(values.get("next"))
     keys = [f"login:{login.lower()}", f"ip:{request.client.host if request.client else '-'}"]
-    from leadclock.web.i18n import translator
-
     words = translator(guess_lang(request))
     if state.throttle.blocked(keys, time.monotonic()):
-        return _login_page(request, state, status=429, error=words("login_throttled"), next_path=next_path,
+        return _login_page(request, status=429, error=words("login_throttled"), next_path=next_path,
                            login=login)
     user = verify_login(state.context.store, login, password)
     if user is None:
         state.throttle.failed(keys, time.monotonic())
-        return _login_page(request, state, status=401, error=words("login_failed"), next_path=next_path,
+        return _login_page(request, status=401, error=words("login_failed"), next_path=next_path,
                            login=login)
     state.throttle.succeeded(keys[:1])
     # A fresh session id at every sign-in (no fixation), and the browser's previous one ends.
