@@ -168,6 +168,11 @@ LABELS: dict[str, dict[str, str]] = {
     "not_found": {"ja": "見つかりません", "en": "Not found"},
     "forbidden": {"ja": "権限がありません", "en": "Not allowed"},
     "back": {"ja": "戻る", "en": "Back"},
+    "hint_bad_input": {"ja": "指定された項目の値を確認して、もう一度お試しください。",
+                       "en": "Check the value of the field named below and try again."},
+    "hint_not_found": {"ja": "存在しないか、閲覧権限の範囲外です。", "en": "It does not exist, or it is outside what you may see."},
+    "hint_forbidden": {"ja": "この操作はあなたの役割では行えません。", "en": "Your role may not do this."},
+    "hint_error_title": {"ja": "しばらくしてから再度お試しください。", "en": "Please try again in a moment."},
 }
 
 
