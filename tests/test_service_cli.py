@@ -48,9 +48,9 @@ channels:
 def test_db_upgrade_creates_then_reports_the_schema(db_url: str) -> None:
     first = runner.invoke(app, ["db", "upgrade", "--db", db_url])
     assert first.exit_code == 0, first.output
-    assert "empty -> 0009" in first.output
+    assert "empty -> 0010" in first.output
     again = runner.invoke(app, ["db", "upgrade", "--db", db_url])
-    assert again.exit_code == 0 and "0009 -> 0009" in again.output
+    assert again.exit_code == 0 and "0010 -> 0010" in again.output
 
 
 def test_token_create_prints_a_working_token_and_refuses_bad_scopes(db_url: str) -> None:

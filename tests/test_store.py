@@ -119,7 +119,7 @@ def test_in_memory_store() -> None:
 def test_upgrade_twice_changes_nothing(store: Store) -> None:
     store.append_events([created("e1", "L1")])
     store.upgrade()
-    assert store.revision() == _head(store) == "0009"
+    assert store.revision() == _head(store) == "0010"
     assert store.event_count() == 1
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Text,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -197,10 +198,15 @@ class ClockRow(Base):
 
     # A scorecard reads one rep's clocks due in a week or two (migration 0007); the pair also
     # serves lookups by owner alone. Cohort reports count the clocks started in a period (0008);
-    # the live dashboard reads the clocks that stopped today (0009).
+    # the live dashboard reads the clocks that stopped today (0009) and counts the open ones per
+    # rep from a partial index that carries what the count needs (0010).
     __table_args__ = (Index("ix_clocks_owner_due_at", "owner", "due_at"),
                       Index("ix_clocks_started_at", "started_at"),
-                      Index("ix_clocks_stopped_at", "stopped_at"))
+                      Index("ix_clocks_stopped_at", "stopped_at"),
+                      Index("ix_clocks_open_due_at", "due_at",
+                            postgresql_include=["owner", "lead", "started_at", "outcome"],
+                            postgresql_where=text("stopped_at IS NULL"),
+                            sqlite_where=text("stopped_at IS NULL")))
 
 
 class EffectRow(Base):
