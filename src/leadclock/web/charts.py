@@ -29,10 +29,11 @@ class Chart:
     series: list[dict[str, Any]]  # {"label", "values"}
     targets: list[float] = field(default_factory=list)
     percent: bool = False
+    x_label: str = "日付 / Date"  # the legend's time column (uPlot would print "Time")
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "x": self.x, "series": self.series,
-                "targets": self.targets, "percent": self.percent}
+                "targets": self.targets, "percent": self.percent, "x_label": self.x_label}
 
 
 def _epoch(value: Any) -> float | None:
@@ -115,6 +116,10 @@ def charts_from_data(data: Mapping[str, Any], labels: Mapping[str, str], prefix:
     return found
 
 
+def _x_label(report: Report) -> str:
+    return "日付" if report.lang == "ja" else "Date"
+
+
 def _trends_chart(report: Report, page: Any) -> Chart | None:
     """F22's rolling 30-day compliance and the daily rate under it, with the target lines."""
     rows = report.data.get("rolling")
@@ -129,7 +134,7 @@ def _trends_chart(report: Report, page: Any) -> Chart | None:
     return Chart(id="chart-trends-rolling", title=title, x=[_epoch(r.get("date")) or 0.0 for r in rows],
                  series=[{"label": labels.get("rolling", "rolling"), "values": [r.get("compliance") for r in rows]},
                          {"label": labels.get("compliance", "day"), "values": [r.get("day") for r in rows]}],
-                 targets=targets, percent=True)
+                 targets=targets, percent=True, x_label=_x_label(report))
 
 
 # Keys drawn by a report-specific chart or table below, not by the generic finder.
@@ -240,7 +245,7 @@ def compliance_view(report: Report | None, page: Any) -> dict[str, Any]:
         lines = sorted({float(v) for v in (targets or {}).values() if isinstance(v, int | float)}) or list(TARGETS)
         trend = Chart(id="trend", title=page.t("trend_30"), x=x,
                       series=[{"label": page.t("compliance_series"), "values": data["compliance"]}],
-                      targets=lines, percent=True)
+                      targets=lines, percent=True, x_label=_x_label(report))
     return {"tiles": tiles, "trend": trend}
 
 

@@ -9,7 +9,7 @@
     if (!source || typeof uPlot === "undefined") { return; }
     var spec = JSON.parse(source.textContent);
     var data = [spec.x];
-    var series = [{}];
+    var series = [spec.x_label ? { label: spec.x_label } : {}];
     spec.series.forEach(function (s, i) {
       data.push(s.values);
       series.push({ label: s.label, stroke: palette[i % palette.length], width: 2, spanGaps: true,
