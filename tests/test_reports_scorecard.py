@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from report_support import NOW, SEED_LINES_EN, SEED_LINES_JA, fill, policy, scorecard_history
+from report_support import NOW, SEED_LINES_EN, SEED_LINES_JA, TOKYO, fill, policy, scorecard_history
 from typer.testing import CliRunner
 
 from leadclock.cli import app
@@ -184,3 +184,27 @@ def test_targets_read_like_the_seed() -> None:
     assert [target_text(t, "ja") for t in ("5m", "15m", "1bd", "2bd", "3bd", "4h")] == [
         "5分", "15分", "24時間", "48時間", "72時間", "4時間"]
     assert [target_text(t, "en") for t in ("5m", "2bd")] == ["5 min", "48 h"]
+
+
+def test_an_ae_teams_card_counts_the_leads_handed_to_it(db_url: str) -> None:
+    """AEs get leads at the handoff (their acceptance clock), not at assignment: the `sales` team's
+    card counts exactly the leads whose acceptance clock a member owned, started in the week."""
+    from leadclock.policy import load_preset
+    from leadclock.service.ingest import ingest_events
+    from leadclock.sim.demo import demo_roster, generate
+
+    preset = load_preset("b2b-saas")
+    ingest_events(list(generate(seed=7, days=14)), db_url, preset, roster=demo_roster())
+    now = datetime(2026, 10, 19, 9, 0, tzinfo=UTC)  # the Monday after W42
+    with Store(db_url) as store:
+        team = {r.id for r in store.reps() if r.team == "sales"}
+        report = build_team(ReportRequest(store=store, policy=preset, now=now, lang="en", team="sales",
+                                          options={"week": "2026-W42"}))
+        start = datetime(2026, 10, 12, tzinfo=TOKYO).astimezone(UTC)
+        end = start + timedelta(days=7)
+        expected = {(c.owner, c.lead) for c in store.clocks()
+                    if c.stage in ("first_contact", "cadence", "acceptance") and c.owner in team
+                    and start <= c.started_at < end}
+    rows = {row["rep"]: row for row in report.table("reps").rows}
+    assert expected, "the demo hands leads to AEs every week"
+    assert sum(row["assigned"] for rep, row in rows.items() if rep in team) == len(expected)

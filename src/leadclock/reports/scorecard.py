@@ -3,8 +3,9 @@
 The individual scorecard reads like 001's example (「個人およびチームスコアカード」), line for line,
 in `report.lines`; the same numbers are in the tables. Definitions:
 
-- Assigned leads: leads whose first-contact or cadence clock (both start at assignment) owned by
-  the rep started in the week (local Monday 00:00 to the next Monday 00:00).
+- Assigned leads: leads whose first-contact or cadence clock (both start at assignment) or, for
+  an AE, acceptance clock (it starts at the handoff) owned by the rep started in the week (local
+  Monday 00:00 to the next Monday 00:00).
 - The week's card is as the week ended: the rep's clocks on those leads are taken as of the end of
   the week (or `now`, for the week in progress). A lead is within SLA when none of the rep's clocks
   on it had been breached by then (001: "42 of 47 within SLA"); a clock still open and not yet
@@ -50,9 +51,12 @@ from leadclock.reports.output import Column, Lang, Report, ReportError, Table
 from leadclock.reports.params import Period, ReportRequest, parse_week
 from leadclock.store.models import ClockRow
 
-ASSIGNED_STAGES = ("first_contact", "cadence")
-# A first-contact or cadence clock started in a week falls due at most this long after the week
-# ends (cadence windows are up to 5 business days; Golden Week adds a few). Bounds the read.
+# A lead reaches an SDR with its first-contact / cadence clocks and an AE with the acceptance
+# clock of the handoff (the AE owns it): either starting in the week makes the lead "assigned" to
+# that rep, so an AE team's card is not empty.
+ASSIGNED_STAGES = ("first_contact", "cadence", "acceptance")
+# Such a clock started in a week falls due at most this long after the week ends (cadence windows
+# and acceptance targets are up to 5 business days; Golden Week adds a few). Bounds the read.
 SPILL = timedelta(days=14)
 
 _TEXT: dict[str, dict[str, str]] = {
