@@ -261,3 +261,30 @@ def test_today_is_live_and_closed_days_are_kept_for_ten_minutes(filled: Store) -
     fresh = build(request(filled, now=NOW + CLOSED_MAX_AGE))
     assert (periods(fresh)["week"]["leads"], periods(fresh)["week"]["within_sla"]) == (6, 1)
     assert (fresh.data["trend"]["leads"][monday], fresh.data["trend"]["within_sla"][monday]) == (3, 2)
+
+
+def test_closed_days_near_expiry_are_refilled_in_the_background(filled: Store) -> None:
+    """Eight minutes on, the kept figures answer at once and a refill starts; when it is done the
+    kept figures are the new ones (a late event of an earlier day is in them)."""
+    import time
+
+    from leadclock.reports.live_figures import _CACHE_ATTRIBUTE, CLOSED_MAX_AGE, REFRESH_AHEAD
+
+    build(request(filled))
+    filled_at = {k: v.filled_at for k, v in filled.__dict__[_CACHE_ATTRIBUTE].items()}
+    h = History()
+    h.lead("z1", "demo_request", local(6, 13), 30, "qualified")  # Monday, called 30 min late
+    _ingest(filled, h.events, NOW + timedelta(minutes=1))
+    near = NOW + CLOSED_MAX_AGE - REFRESH_AHEAD + timedelta(seconds=1)
+    stale = build(request(filled, now=near))
+    assert periods(stale)["week"]["leads"] == 5  # the kept figures: z1 not seen yet
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        kept = filled.__dict__[_CACHE_ATTRIBUTE]
+        if all(kept[k].filled_at != at for k, at in filled_at.items() if k in kept):
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("no background refill")
+    refreshed = build(request(filled, now=near + timedelta(seconds=1)))
+    assert periods(refreshed)["week"]["leads"] == 6
