@@ -91,6 +91,16 @@ def test_team_and_single_cards_agree(filled: Store) -> None:
     assert {k: v for k, v in team["sdr-yamada"].items() if k not in ("rank",)} == single
 
 
+def test_the_team_report_carries_every_members_own_card(filled: Store) -> None:
+    team = build_team(request(filled, team="inside-sales"))
+    for rep in ("sdr-yamada", "sdr-sato"):
+        alone = build(request(filled, rep=rep))
+        assert team.data["cards"][rep] == alone.lines
+    assert team.data["cards"]["sdr-yamada"] == SEED_LINES_JA
+    by_rep = [(row["rep"], row["lead"]) for row in team.table("violations").rows]
+    assert by_rep == [("sdr-yamada", v["lead"]) for v in build(request(filled, rep="sdr-yamada")).table("violations").rows]
+
+
 @pytest.mark.parametrize(("kwargs", "field"), [
     ({"rep": "nobody"}, "rep"), ({}, "rep"), ({"rep": "sdr-yamada", "week": "2026-W60"}, "week"),
     ({"rep": "sdr-yamada", "week": "July"}, "week"),

@@ -421,6 +421,19 @@ def build_team(request: ReportRequest) -> Report:
     rows = [{"rank": rank, "rep": rep, "name": name, **card.as_row()} for rank, rep, name, card in order]
     rows.append({"rank": None, "rep": request.team, "name": _t("team_row", lang), **total.as_row()})
     report.tables.append(Table("reps", _t("t_reps", lang), _card_columns(lang, ranked=True), rows))
+    # Every member's own card, from the same read: what the Monday job sends each rep (F21), so a
+    # 50-rep team's cards cost one read, not fifty.
+    report.data["cards"] = {rep: card_lines(card, name, week, request, cutoff) for _rank, rep, name, card in order}
+    report.tables.append(Table("violations", _t("t_violations", lang), [
+        Column("rep", _t("c_rep", lang)), Column("lead", _t("c_lead", lang)), Column("stage", _t("c_stage", lang)),
+        Column("what", _t("c_what", lang)), Column("actual_seconds", _t("c_actual", lang), "seconds"),
+        Column("target", _t("c_target", lang)), Column("due_at", _t("c_due", lang), "datetime"),
+    ], [
+        {"rep": rep, "lead": v["lead"], "stage": pick(STAGES, v["stage"], lang), "what": violation_text(v, cutoff, lang),
+         "actual_seconds": v["business_seconds"], "target": target_text(v["target"] or "", lang),
+         "due_at": v["due_at"].astimezone(request.zone)}
+        for _rank, rep, _name, card in order for v in card.violations
+    ]))
     if total.assigned == 0:
         report.notes.append(_t("no_leads", lang, name=request.team, week=week.label))
     return report
