@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
@@ -31,39 +29,16 @@ def chart(
     preset: Annotated[str | None, Opt("--preset", help="policy preset (default: the store's active policy)")] = None,
 ) -> None:
     """Draw a report as a static chart (for e-mails and PDFs): trend with the 90%/95% targets, weekday x hour heat map, funnel, conversion by compliance tier."""
-    from leadclock.cli.report_cmd import _active_policy
+    from leadclock.cli.report_cmd import report_request
     from leadclock.reports.charts import CHART_FORMATS, CHARTS, render_chart
-    from leadclock.reports.output import ReportError
-    from leadclock.reports.params import ReportRequest, local_zone, parse_instant
-    from leadclock.store import Store, StoreError, database_url
 
     if name not in CHARTS:
         raise fail(f"unknown chart {name!r}; known: {', '.join(CHARTS)}")
     if fmt not in CHART_FORMATS:
         raise fail(f"--format: must be one of {', '.join(CHART_FORMATS)}")
-    if lang not in ("ja", "en"):
-        raise fail("--lang: must be ja or en")
-    if db is not None and "://" not in db and not Path(db).exists():
-        raise fail(f"--db: no such database file {db}")
-    now = datetime.now(UTC)  # the edge reads the clock; the charts and reports do not
-    try:
-        if as_of is not None:
-            parsed = parse_instant(as_of, ZoneInfo("UTC"), "as-of")
-            assert parsed is not None
-            now = parsed
-        with Store(database_url(db)) as store:
-            chosen = _active_policy(store, policy, preset)
-            zone = local_zone(chosen)
-            request = ReportRequest(
-                store=store, policy=chosen, now=now, lang=lang,  # type: ignore[arg-type]
-                start=parse_instant(start, zone, "from"), end=parse_instant(end, zone, "to", end=True),
-                team=team, rep=rep, source=source, options={"quarter": quarter},
-            )
-            data = render_chart(name, request, fmt)
-    except ReportError as error:
-        raise fail(f"--{error.field}: {error.reason}") from None
-    except StoreError as error:
-        raise fail(str(error)) from None
+    with report_request(db, lang, start, end, as_of, policy, preset, team=team, rep=rep, source=source,
+                        quarter=quarter) as request:
+        data = render_chart(name, request, fmt)
     out.write_bytes(data)
     typer.echo(f"wrote {out}")
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
 
 from leadclock.cli.common import fail, resolve_policy
+
+if TYPE_CHECKING:
+    from leadclock.reports.params import ReportRequest
 
 Opt = typer.Option
 
@@ -24,6 +29,40 @@ def _active_policy(store, policy: Path | None, preset: str | None):  # type: ign
     version = active_version(store)
     found = store.load_policy(version) if version else None
     return found if found is not None else load_preset("base")
+
+
+@contextmanager
+def report_request(db: str | None, lang: str, start: str | None, end: str | None, as_of: str | None,
+                   policy: Path | None, preset: str | None, **scope: Any) -> Iterator[ReportRequest]:
+    """The request the report and chart commands build from their options, on an open store.
+    Bad options exit 2 naming the option (`--from: ...`), before or while the store is read."""
+    from leadclock.reports.output import ReportError
+    from leadclock.reports.params import ReportRequest, local_zone, parse_instant
+    from leadclock.store import Store, StoreError, database_url
+
+    if lang not in ("ja", "en"):
+        raise fail("--lang: must be ja or en")
+    if db is not None and "://" not in db and not Path(db).exists():
+        raise fail(f"--db: no such database file {db}")
+    now = datetime.now(UTC)  # the edge reads the clock; reports and charts do not
+    try:
+        if as_of is not None:
+            parsed = parse_instant(as_of, ZoneInfo("UTC"), "as-of")
+            assert parsed is not None
+            now = parsed
+        with Store(database_url(db)) as store:
+            chosen = _active_policy(store, policy, preset)
+            zone = local_zone(chosen)
+            yield ReportRequest(
+                store=store, policy=chosen, now=now, lang=lang,  # type: ignore[arg-type]
+                start=parse_instant(start, zone, "from"), end=parse_instant(end, zone, "to", end=True),
+                team=scope.pop("team", None), rep=scope.pop("rep", None), source=scope.pop("source", None),
+                options=scope,
+            )
+    except ReportError as error:
+        raise fail(f"--{error.field}: {error.reason}" if error.field != "report" else str(error)) from None
+    except StoreError as error:
+        raise fail(str(error)) from None
 
 
 def report(
@@ -48,38 +87,15 @@ def report(
     out: Annotated[Path | None, Opt("--out", "-o", help="write to this file instead of standard output")] = None,
 ) -> None:
     """A measurement report from the store: compliance, scorecards, digests, trends, correlation, root causes, target review, consequences, funnel."""
-    from leadclock.reports.output import FORMATS, ReportError, render
-    from leadclock.reports.params import ReportRequest, local_zone, parse_instant
+    from leadclock.reports.output import FORMATS, render
     from leadclock.reports.registry import run
-    from leadclock.store import Store, StoreError, database_url
 
     if fmt not in FORMATS:
         raise fail(f"--format: must be one of {', '.join(FORMATS)}")
-    if lang not in ("ja", "en"):
-        raise fail("--lang: must be ja or en")
-    if db is not None and "://" not in db and not Path(db).exists():
-        raise fail(f"--db: no such database file {db}")
-    now = datetime.now(UTC)
-    try:
-        if as_of is not None:
-            parsed = parse_instant(as_of, ZoneInfo("UTC"), "as-of")
-            assert parsed is not None
-            now = parsed
-        with Store(database_url(db)) as store:
-            chosen = _active_policy(store, policy, preset)
-            zone = local_zone(chosen)
-            request = ReportRequest(
-                store=store, policy=chosen, now=now, lang=lang,  # type: ignore[arg-type]
-                start=parse_instant(start, zone, "from"), end=parse_instant(end, zone, "to", end=True),
-                team=team, rep=rep, source=source,
-                options={"week": week, "month": month, "quarter": quarter, "kind": kind, "spend": spend,
-                         "revenue_target": revenue_target},
-            )
-            text = render(run(name, request), fmt)
-    except ReportError as error:
-        raise fail(f"--{error.field}: {error.reason}" if error.field != "report" else str(error)) from None
-    except StoreError as error:
-        raise fail(str(error)) from None
+    with report_request(db, lang, start, end, as_of, policy, preset, team=team, rep=rep, source=source,
+                        week=week, month=month, quarter=quarter, kind=kind, spend=spend,
+                        revenue_target=revenue_target) as request:
+        text = render(run(name, request), fmt)
     if out is not None:
         out.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {out}")
