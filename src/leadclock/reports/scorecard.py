@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import polars as pl
@@ -126,6 +127,7 @@ class Card:
     in_progress: int = 0
     violations: list[dict[str, Any]] = field(default_factory=list)
     previous: float | None = None  # last week's compliance
+    breaches: int = 0  # breached clocks (the rows of `violations`, counted even when not listed)
 
     @property
     def compliance(self) -> float | None:
@@ -145,7 +147,7 @@ class Card:
             "qualified_pct": pct(self.qualified, self.assigned),
             "disqualified_pct": pct(self.disqualified, self.assigned),
             "in_progress_pct": pct(self.in_progress, self.assigned),
-            "violations": len(self.violations), "previous_compliance": self.previous, "change": self.change,
+            "violations": self.breaches, "previous_compliance": self.previous, "change": self.change,
         }
 
 
@@ -170,8 +172,11 @@ def weeks_clocks(request: ReportRequest, first: Period, last: Period, owners: li
     return clocks.drop("status").join(statuses, on="lead", how="left")
 
 
-def cards_of_week(clocks: pl.DataFrame, week: Period, now: datetime, key: str) -> dict[str, Card]:
-    """Cards of one week grouped by `key` (owner or team) from `weeks_clocks`."""
+def cards_of_week(clocks: pl.DataFrame, week: Period, now: datetime, key: str, *,
+                  listed: bool = True) -> dict[str, Card]:
+    """Cards of one week grouped by `key` (owner or team) from `weeks_clocks`; `listed=False`
+    leaves out the violation rows (the week before and a team total only need the counts, and
+    turning a team's thousands of breaches into rows is most of the work)."""
     cutoff = min(utc(now), week.end)
     known = as_of(clocks, cutoff).filter(pl.col(key).is_not_null())
     assigned = known.filter(
@@ -187,9 +192,10 @@ def cards_of_week(clocks: pl.DataFrame, week: Period, now: datetime, key: str) -
         pl.len().alias("assigned"), pl.col("status").is_in(QUALIFIED).sum().alias("qualified"),
         pl.col("status").is_in(DISQUALIFIED).sum().alias("disqualified"),
     )
-    counts = counts.join(late.group_by(key).agg(pl.col("lead").n_unique().alias("late")), on=key, how="left")
+    counts = counts.join(late.group_by(key).agg(pl.col("lead").n_unique().alias("late"), pl.len().alias("breaches")),
+                         on=key, how="left")
     counts = counts.join(made.group_by(key).agg(pl.col("business_seconds").mean().alias("response")), on=key, how="left")
-    violations = late.partition_by(key, as_dict=True) if late.height else {}
+    violations = late.partition_by(key, as_dict=True) if late.height and listed else {}
     cards: dict[str, Card] = {}
     for row in counts.iter_rows(named=True):
         name, n = str(row[key]), int(row["assigned"])
@@ -199,7 +205,7 @@ def cards_of_week(clocks: pl.DataFrame, week: Period, now: datetime, key: str) -
             key=name, assigned=n, within=n - int(row["late"] or 0),
             response_seconds=None if row["response"] is None else round(float(row["response"]), 1),
             qualified=qualified, disqualified=disqualified, in_progress=n - qualified - disqualified,
-            violations=[] if mine is None else list(mine.iter_rows(named=True)),
+            violations=[] if mine is None else list(mine.iter_rows(named=True)), breaches=int(row["breaches"] or 0),
         )
     return cards
 
@@ -209,7 +215,7 @@ def week_cards(request: ReportRequest, week: Period, owners: list[str] | None, k
     """This week's cards keyed by rep or team, `previous` filled from the week before (one read)."""
     previous = week.previous(request.zone)
     clocks = weeks_clocks(request, previous, week, owners, reps)
-    before = cards_of_week(clocks, previous, request.now, key)
+    before = cards_of_week(clocks, previous, request.now, key, listed=False)
     cards = cards_of_week(clocks, week, request.now, key)
     for name, card in cards.items():
         card.previous = before[name].compliance if name in before else None
@@ -219,6 +225,7 @@ def week_cards(request: ReportRequest, week: Period, owners: list[str] | None, k
 # --------------------------------------------------------------------------- words
 
 
+@cache  # a team's week has thousands of violations over a handful of targets
 def target_text(target: str, lang: Lang) -> str:
     """A policy target as 001 writes it: "5分", "48時間" (a business day reads as 24 hours)."""
     try:
@@ -230,6 +237,7 @@ def target_text(target: str, lang: Lang) -> str:
     return format_duration(duration, lang)
 
 
+@cache
 def response_text(seconds: float | None, lang: Lang) -> str:
     if seconds is None:
         return "—"
@@ -393,8 +401,8 @@ def build_team(request: ReportRequest) -> Report:
     clocks = weeks_clocks(request, previous, week, members, reps)
     cards: dict[str, dict[str, Card]] = {}
     for key in ("owner", "team"):
-        before = cards_of_week(clocks, previous, request.now, key)
-        now_cards = cards_of_week(clocks, week, request.now, key)
+        before = cards_of_week(clocks, previous, request.now, key, listed=False)
+        now_cards = cards_of_week(clocks, week, request.now, key, listed=key == "owner")
         for name, card in now_cards.items():
             card.previous = before[name].compliance if name in before else None
         cards[key] = now_cards
