@@ -32,6 +32,7 @@ exactly, and what may lag).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -174,8 +175,18 @@ def build(request: ReportRequest) -> Report:
     teams = reps.select(pl.col("rep").alias("owner"), "team")
     names = {r: n or r for r, n in reps.select("rep", "name").iter_rows()}
 
-    closed = closed_part(request, owners, bounds, teams, today.start)
-    live = live_frame(request, owners, today.start, teams)
+    # The per-rep open-clock count is the longest read and independent of the rest: on
+    # PostgreSQL it runs on another connection while this thread reads and merges the periods
+    # (SQLite's one connection is not shared between threads).
+    pool = ThreadPoolExecutor(max_workers=1) if request.store.dialect == "postgresql" else None
+    open_later = pool.submit(open_by_owner, request, owners) if pool is not None else None
+    try:
+        closed = closed_part(request, owners, bounds, teams, today.start)
+        live = live_frame(request, owners, today.start, teams)
+        open_ = open_later.result() if open_later is not None else open_by_owner(request, owners)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     live_part = summarise(live.filter(pl.col("state").is_in(["met", "breached"]) & (pl.col("ended_at") >= today.start)),
                           bounds, now, zone.key)
     sums = merged_sums(closed, live_part)
@@ -222,7 +233,7 @@ def build(request: ReportRequest) -> Report:
         if listed.height > LIST_LIMIT:
             report.notes.append(_t("truncated", lang, table=_t(key, lang), shown=LIST_LIMIT, total=listed.height))
 
-    report.tables.append(_by_rep(request, sums["owner"], answered, breach_now, names, reps, owners))
+    report.tables.append(_by_rep(request, sums["owner"], answered, breach_now, open_, names, reps, owners))
     report.tables.append(_by_stage(request, clocks.filter(pl.col("period") == "range")))
     report.tables.append(_by_group(request, sums["source"], "source", "by_source"))
     report.tables.append(_by_group(request, sums["team"].filter(pl.col("team").is_not_null()), "team", "by_team"))
@@ -243,12 +254,11 @@ def build(request: ReportRequest) -> Report:
 
 
 def _by_rep(request: ReportRequest, owner_sums: pl.DataFrame, answered: pl.DataFrame, breach_now: pl.DataFrame,
-            names: dict[str, str], reps: pl.DataFrame, owners: list[str] | None) -> Table:
+            open_: pl.DataFrame, names: dict[str, str], reps: pl.DataFrame, owners: list[str] | None) -> Table:
     lang, now = request.lang, utc(request.now)
     rates = owner_sums.select("owner", pl.col("leads_range").alias("leads"), pl.col("within_range").alias("within_sla"))
     made = answered.filter((pl.col("period") == "range") & pl.col("owner").is_not_null()).select(
         "owner", (pl.col("total") / pl.col("n")).alias("average"))
-    open_ = open_by_owner(request, owners)
     late = breach_now.filter(pl.col("owner").is_not_null()).group_by("owner").agg(pl.col("lead").n_unique().alias("in_breach"))
     table = rates.join(made, on="owner", how="full", coalesce=True)
     table = table.join(open_, on="owner", how="full", coalesce=True).join(late, on="owner", how="full", coalesce=True)
