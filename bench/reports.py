@@ -28,7 +28,8 @@ Measured (server side, one warm-up, then the median of `--repeat` runs), against
   (b) the weekly scorecards of a 50-rep team: `team-scorecard`, which carries every member's
       own card from one read (<= 2 s); also, for comparison, plus each rep's `scorecard` called
       separately (one read each);
-  (c) `trends` over 90 days (<= 2 s).
+  (c) `trends` over 90 days (<= 2 s);
+  (d) correlation, root-causes, target-review and funnel for their default periods (no target).
 
 The reference for each is the equivalent single SQL aggregate over the same tables, run with
 psycopg in the same process and timed the same way: the ratio is what our layer costs on top of
@@ -382,6 +383,8 @@ def measure(args: argparse.Namespace, url: str, policy: Any, roster: list[Any], 
         measure_b(args, url, store, policy, team, now, local)
     if "c" in args.only:
         measure_c(args, url, request, zone, local)
+    if "d" in args.only:
+        measure_d(args, request)
     store.close()
 
 
@@ -464,6 +467,16 @@ def measure_c(args: argparse.Namespace, url: str, request: Any, zone: str, local
     report_line("(c) trends, 90 days", trends, trends_times, 2.0, ref_c)
 
 
+def measure_d(args: argparse.Namespace, request: Any) -> None:
+    """(d) the other analysis reports for their default periods (no target in the issue; the
+    figures say where a future target would stand)."""
+    from leadclock.reports.registry import run
+
+    for name in ("correlation", "root-causes", "target-review", "funnel"):
+        seconds, times = timed(lambda name=name: run(name, request), args.repeat)  # type: ignore[misc]
+        report_line(f"(d) {name}", seconds, times, None, None)
+
+
 def web_first_page(url: str, now: datetime, repeat: int) -> tuple[float, list[float]] | None:
     """The dashboard's first page (`GET /ui/`) as the team's manager sees it, through a
     TestClient on the app `leadclock serve` runs (its clock set to the data set's end)."""
@@ -511,7 +524,7 @@ def main() -> int:
     parser.add_argument("--preset", default="b2b-saas")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--rebuild", action="store_true")
-    parser.add_argument("--only", default="abc", help="which measurements: any of a, b, c (default all)")
+    parser.add_argument("--only", default="abcd", help="which measurements: any of a, b, c, d (default all)")
     args = parser.parse_args()
 
     from leadclock.policy import load_preset
