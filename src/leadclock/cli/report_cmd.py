@@ -12,11 +12,23 @@ from zoneinfo import ZoneInfo
 import typer
 
 from leadclock.cli.common import fail, resolve_policy
+from leadclock.cli.service_cmd import DbOption
 
 if TYPE_CHECKING:
     from leadclock.reports.params import ReportRequest
 
 Opt = typer.Option
+# The options `report` and `chart` share (chart_cmd imports them).
+LangOpt = Annotated[str, Opt("--lang", help="ja or en")]
+FromOpt = Annotated[str | None, Opt("--from", help="local date (YYYY-MM-DD) or ISO instant")]
+ToOpt = Annotated[str | None, Opt("--to", help="local date (inclusive) or ISO instant")]
+TeamOpt = Annotated[str | None, Opt("--team", help="only this team")]
+RepOpt = Annotated[str | None, Opt("--rep", help="only this rep")]
+SourceOpt = Annotated[str | None, Opt("--source", help="only this lead source")]
+QuarterOpt = Annotated[str | None, Opt("--quarter", help="correlation, target-review: 2026Q3, this or last (default)")]
+AsOfOpt = Annotated[str | None, Opt("--as-of", help="ISO instant described (default: now)")]
+PolicyOpt = Annotated[Path | None, Opt("--policy", help="policy file (default: the store's active policy)")]
+PresetOpt = Annotated[str | None, Opt("--preset", help="policy preset (default: the store's active policy)")]
 
 
 def _active_policy(store, policy: Path | None, preset: str | None):  # type: ignore[no-untyped-def]
@@ -67,23 +79,23 @@ def report_request(db: str | None, lang: str, start: str | None, end: str | None
 
 def report(
     name: Annotated[str, typer.Argument(help="compliance, scorecard, team-scorecard, digest, consequences, trends, correlation, root-causes, target-review, funnel")],
-    db: Annotated[str | None, Opt("--db", help="SQLite path or database URL (default: LEADCLOCK_DATABASE_URL, else leadclock.db)")] = None,
+    db: DbOption = None,
     fmt: Annotated[str, Opt("--format", "-f", help="table, json, csv, md or html")] = "table",
-    lang: Annotated[str, Opt("--lang", help="ja or en")] = "ja",
-    start: Annotated[str | None, Opt("--from", help="local date (YYYY-MM-DD) or ISO instant")] = None,
-    end: Annotated[str | None, Opt("--to", help="local date (inclusive) or ISO instant")] = None,
-    team: Annotated[str | None, Opt(help="only this team")] = None,
-    rep: Annotated[str | None, Opt(help="only this rep")] = None,
-    source: Annotated[str | None, Opt(help="only this lead source")] = None,
+    lang: LangOpt = "ja",
+    start: FromOpt = None,
+    end: ToOpt = None,
+    team: TeamOpt = None,
+    rep: RepOpt = None,
+    source: SourceOpt = None,
     week: Annotated[str | None, Opt(help="scorecards: 2026-W28, a date in the week, this or last (default)")] = None,
     month: Annotated[str | None, Opt(help="root-causes: 2026-07, this or last (default)")] = None,
-    quarter: Annotated[str | None, Opt(help="correlation, target-review: 2026Q3, this or last (default)")] = None,
+    quarter: QuarterOpt = None,
     kind: Annotated[str | None, Opt(help="digest: daily, manager or weekly")] = None,
     spend: Annotated[float | None, Opt(help="funnel: marketing spend in the period (yen) for cost per lead / MQL / SQL")] = None,
     revenue_target: Annotated[float | None, Opt("--revenue-target", help="funnel: revenue target (yen) for the reverse funnel")] = None,
-    as_of: Annotated[str | None, Opt("--as-of", help="ISO instant the report describes (default: now)")] = None,
-    policy: Annotated[Path | None, Opt("--policy", help="policy file (default: the store's active policy)")] = None,
-    preset: Annotated[str | None, Opt("--preset", help="policy preset (default: the store's active policy)")] = None,
+    as_of: AsOfOpt = None,
+    policy: PolicyOpt = None,
+    preset: PresetOpt = None,
     out: Annotated[Path | None, Opt("--out", "-o", help="write to this file instead of standard output")] = None,
 ) -> None:
     """A measurement report from the store: compliance, scorecards, digests, trends, correlation, root causes, target review, consequences, funnel."""

@@ -13,12 +13,12 @@ from typing import Annotated
 
 import typer
 
+from leadclock.cli.common import EXIT_BAD_INPUT
+from leadclock.cli.service_cmd import DbOption
 from leadclock.store import Store, database_url
 
 app = typer.Typer(help="Dashboard users (sign-in with a password; roles as for API tokens).", no_args_is_help=True)
 
-DbOption = Annotated[str | None, typer.Option("--db", help="SQLite path or database URL (default: LEADCLOCK_DATABASE_URL, else leadclock.db)")]
-EXIT_BAD_INPUT = 2
 
 
 def _password(from_stdin: bool) -> str:
