@@ -268,10 +268,10 @@ def test_closed_days_near_expiry_are_refilled_in_the_background(filled: Store) -
     kept figures are the new ones (a late event of an earlier day is in them)."""
     import time
 
-    from leadclock.reports.live_figures import _CACHE_ATTRIBUTE, CLOSED_MAX_AGE, REFRESH_AHEAD
+    from leadclock.reports.live_figures import CLOSED_MAX_AGE, REFRESH_AHEAD, kept_figures
 
     build(request(filled))
-    filled_at = {k: v.filled_at for k, v in filled.__dict__[_CACHE_ATTRIBUTE].items()}
+    filled_at = {k: v.filled_at for k, v in kept_figures(filled).items()}
     h = History()
     h.lead("z1", "demo_request", local(6, 13), 30, "qualified")  # Monday, called 30 min late
     _ingest(filled, h.events, NOW + timedelta(minutes=1))
@@ -280,7 +280,7 @@ def test_closed_days_near_expiry_are_refilled_in_the_background(filled: Store) -
     assert periods(stale)["week"]["leads"] == 5  # the kept figures: z1 not seen yet
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        kept = filled.__dict__[_CACHE_ATTRIBUTE]
+        kept = kept_figures(filled)
         if all(kept[k].filled_at != at for k, at in filled_at.items() if k in kept):
             break
         time.sleep(0.05)

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,6 +39,7 @@ from sqlalchemy import and_, func, or_, select, union_all
 from leadclock.reports.clock_frame import as_of, load_clocks, responses
 from leadclock.reports.data import INSTANT, frame, utc
 from leadclock.reports.params import Period, ReportRequest
+from leadclock.store import Store
 from leadclock.store.models import ClockRow, LeadRow
 
 CLOSED_MAX_AGE = timedelta(minutes=10)
@@ -46,7 +48,6 @@ REFRESH_AHEAD = timedelta(minutes=2)
 SOON = timedelta(hours=1)
 PERIODS = ("today", "week", "month", "range")
 GROUPS = {"lead": ["lead"], "owner": ["lead", "owner"], "team": ["lead", "team"]}
-_CACHE_ATTRIBUTE = "_leadclock_live_closed"
 _LOCK = threading.Lock()
 log = logging.getLogger(__name__)
 
@@ -144,44 +145,60 @@ def _closed_key(request: ReportRequest, owners: list[str] | None, bounds: dict[s
             tuple((name, p.start, p.end) for name, p in bounds.items()))
 
 
+@dataclass
+class _Kept:
+    """One store's closed-day figures by scope, and a fill lock per scope."""
+
+    figures: dict[tuple[Any, ...], Closed] = field(default_factory=dict)
+    locks: dict[tuple[Any, ...], threading.Lock] = field(default_factory=dict)
+
+    def put(self, key: tuple[Any, ...], closed: Closed) -> None:
+        with _LOCK:
+            if len(self.figures) >= 32 and key not in self.figures:
+                self.figures.clear()
+            self.figures[key] = closed
+
+
+# Per Store object (a process's API and worker each have theirs); gone with the store.
+_KEPT: weakref.WeakKeyDictionary[Store, _Kept] = weakref.WeakKeyDictionary()
+
+
+def kept_figures(store: Store) -> dict[tuple[Any, ...], Closed]:
+    with _LOCK:
+        return _KEPT.setdefault(store, _Kept()).figures
+
+
 def closed_part(request: ReportRequest, owners: list[str] | None, bounds: dict[str, Period],
                 teams: pl.DataFrame, today_start: datetime) -> Closed:
     """The closed days' figures, from the cache when filled less than `CLOSED_MAX_AGE` ago."""
     now = utc(request.now)
+    key = _closed_key(request, owners, bounds)
     with _LOCK:
-        cache: dict[tuple[Any, ...], Closed] = request.store.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
-        locks: dict[tuple[Any, ...], threading.Lock] = request.store.__dict__.setdefault(_CACHE_ATTRIBUTE + "_locks", {})
-        key = _closed_key(request, owners, bounds)
-        lock = locks.setdefault(key, threading.Lock())
-    with _LOCK:
-        found = cache.get(key)
+        kept = _KEPT.setdefault(request.store, _Kept())
+        lock = kept.locks.setdefault(key, threading.Lock())
+        found = kept.figures.get(key)
     if found is not None and abs(now - found.filled_at) < CLOSED_MAX_AGE:
         # Close to expiry: refill in the background while this answer uses the kept figures, so
         # a dashboard that is being watched (it polls every 15 s) never waits for a month's read.
         if abs(now - found.filled_at) >= CLOSED_MAX_AGE - REFRESH_AHEAD and lock.acquire(blocking=False):
-            threading.Thread(target=_refill, args=(request, owners, bounds, teams, today_start, key, lock),
+            threading.Thread(target=_refill, args=(request, owners, bounds, teams, today_start, kept, key, lock),
                              name="leadclock-compliance-refill", daemon=True).start()
         return found
     # One fill per scope at a time: the dashboard's first requests of the day arrive together,
     # and each would otherwise read the same month of clocks.
     with lock:
-        found = cache.get(key)
+        found = kept.figures.get(key)
         if found is not None and abs(now - found.filled_at) < CLOSED_MAX_AGE:
             return found
         closed = _fill(request, owners, bounds, teams, today_start)
-        with _LOCK:
-            if len(cache) >= 32:
-                cache.clear()
-            cache[key] = closed
+        kept.put(key, closed)
         return closed
 
 
 def _refill(request: ReportRequest, owners: list[str] | None, bounds: dict[str, Period], teams: pl.DataFrame,
-            today_start: datetime, key: tuple[Any, ...], lock: threading.Lock) -> None:
+            today_start: datetime, kept: _Kept, key: tuple[Any, ...], lock: threading.Lock) -> None:
     try:
-        closed = _fill(request, owners, bounds, teams, today_start)
-        with _LOCK:
-            request.store.__dict__.setdefault(_CACHE_ATTRIBUTE, {})[key] = closed
+        kept.put(key, _fill(request, owners, bounds, teams, today_start))
     except Exception:  # the next request fills it in the foreground; say why this one failed
         log.warning("background refill of the compliance figures failed", exc_info=True)
     finally:
