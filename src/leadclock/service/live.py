@@ -240,16 +240,15 @@ class Live:
         routing = active is not None and bool(active.routing.rules)
         router: RouterState | None = None
         router_busy = False
-        queued_at_load: list[bool] = []
+        queued_at_load = False  # the router's after-hours queue held leads when it was loaded
 
         def router_state() -> RouterState | None:
-            nonlocal router, router_busy
+            nonlocal router, router_busy, queued_at_load
             if router is None and not router_busy:
                 # The API waits for the router; the worker must not (see the module doc).
                 router = load_router(store, wait=actor != "worker" and not actor.startswith("worker"))
                 router_busy = router is None
-                if router is not None:
-                    queued_at_load.append(bool(router.queue))
+                queued_at_load = router is not None and bool(router.queue)
             return router
 
         if availability and routing:
@@ -359,7 +358,7 @@ class Live:
             wake[lead_id] = at if current is None else min(current, at)
         if router is not None:
             waiting = min((q.arrived_at for q in router.queue), default=None)
-            if waiting is not None or any(queued_at_load) or flush_queue:
+            if waiting is not None or queued_at_load or flush_queue:
                 # An empty queue that was empty has no wake-up to move (the common case).
                 wake[ROUTER] = next_queue_flush(router, waiting, active) if waiting and active else None
             save_router(store, router, now)
