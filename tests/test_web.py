@@ -447,16 +447,6 @@ def test_the_dashboard_stays_out_of_the_api_schema_and_route_table() -> None:
     assert not any(path.startswith("/ui") for path in app.openapi()["paths"])
 
 
-def test_a_report_module_not_installed_yet_is_a_notice(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    from leadclock.reports import registry
-
-    monkeypatch.setitem(registry.REPORTS, "funnel", "leadclock.reports.not_written_yet:build")
-    client = browser(world, "ops")
-    response = client.get("/ui/funnel")
-    assert response.status_code == 200 and 'data-testid="not-available"' in response.text
-    assert "まだ利用できません" in client.get("/ui/reports").text  # ops reads Japanese
-
-
 # --------------------------------------------------------------------------- CLI
 
 

@@ -57,8 +57,6 @@ LABELS: dict[str, dict[str, str]] = {
     "target_95": {"ja": "目標95%", "en": "95% target"},
     "compliance_series": {"ja": "コンプライアンス率", "en": "Compliance"},
     "refreshes": {"ja": "15秒ごとに自動更新", "en": "Refreshes every 15 s"},
-    "not_available": {"ja": "このレポートはまだ利用できません(モジュール未導入)。",
-                      "en": "This report is not available yet (its module is not installed)."},
     "no_data": {"ja": "データがありません。", "en": "No data."},
     # reps and leads
     "reps_title": {"ja": "担当者別のオープンリードと残り時間", "en": "Open leads and time left, by rep"},

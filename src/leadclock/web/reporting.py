@@ -1,8 +1,7 @@
 """Running a registry report for a page: the user's scope, the request's instant, the active policy.
 
 Pages render whatever `Report` the registry returns (tables of typed columns through
-`format_value`), so a report module that lands later needs no page change; a report whose module
-is not installed yet gives `Outcome(unavailable=True)` and the page says so instead of failing.
+`format_value`), so a new report needs no page change.
 
 Scope follows the API's roles: a rep's reports are about their own rep id whatever the query
 says (asking for another rep is 403), a manager's about their team (a rep outside it is 404, as
@@ -11,7 +10,6 @@ if it did not exist), ops and admin choose freely.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,7 +18,7 @@ from leadclock.api import queries
 from leadclock.api.auth import Principal
 from leadclock.reports.output import Report, ReportError
 from leadclock.reports.params import ReportRequest
-from leadclock.reports.registry import REPORTS, run
+from leadclock.reports.registry import run
 from leadclock.web.deps import ActivePolicy, web_state
 from leadclock.web.errors import bad_input, forbidden, not_found
 from leadclock.web.render import Page
@@ -37,7 +35,6 @@ class ReportScope:
 class Outcome:
     name: str
     report: Report | None = None
-    unavailable: bool = False
     empty_scope: bool = False  # the user's own rep/team has no data in the store yet
     params: dict[str, Any] = field(default_factory=dict)
 
@@ -58,25 +55,11 @@ def scope_for(principal: Principal, store: Any, team: str | None, rep: str | Non
     return ReportScope(team, rep, False)
 
 
-def available(name: str) -> bool:
-    """Whether the report's module is installed (it may land after the dashboard)."""
-    module_name = REPORTS[name].partition(":")[0]
-    try:
-        importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name and module_name.startswith(error.name):
-            return False
-        raise
-    return True
-
-
 def run_report(
     name: str, current: Page, active: ActivePolicy, scope: ReportScope, *,
     start: datetime | None = None, end: datetime | None = None, source: str | None = None,
     options: dict[str, Any] | None = None,
 ) -> Outcome:
-    if not available(name):
-        return Outcome(name, unavailable=True)
     assert current.signed is not None
     store = web_state(current.request).context.store
     request = ReportRequest(
@@ -93,4 +76,4 @@ def run_report(
     return Outcome(name, report=report)
 
 
-__all__ = ["Outcome", "ReportScope", "available", "run_report", "scope_for"]
+__all__ = ["Outcome", "ReportScope", "run_report", "scope_for"]

@@ -105,9 +105,4 @@ def get_report(
         report = run(name, request)
     except ReportError as error:
         raise ApiError(422, "invalid_request", f"{error.field}: {error.reason}", field=error.field) from None
-    except ModuleNotFoundError as error:
-        # Listed in the registry but its module is not in this build: absent, not a 500.
-        if error.name != REPORTS[name].partition(":")[0]:
-            raise
-        raise ApiError(404, "not_found", f"report {name!r} is not available", field="name") from None
     return Response(render(report, format), media_type=MEDIA[format])

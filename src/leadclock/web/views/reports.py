@@ -2,8 +2,8 @@
 
 Each page runs the registry's builder for the user's scope and renders the `Report` it returns
 (tables through `format_value`, notes, lines), plus charts drawn from `report.data` where the
-report has series (`web/charts.py`). Period parameters are checked before the report runs, so a
-bad `week` is a 400 naming it even while the report module is not installed.
+report has series (`web/charts.py`). Period parameters are checked before the report runs: a
+bad `week` is a 400 naming it, whatever the report.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from leadclock.web.deps import SignedPage, WebState, active_policy, principal_of
 from leadclock.web.errors import bad_input, not_found
 from leadclock.web.query import YEARS, choice, instant, text
 from leadclock.web.render import Page, render
-from leadclock.web.reporting import available, run_report, scope_for
+from leadclock.web.reporting import run_report, scope_for
 
 router = APIRouter(include_in_schema=False)
 
@@ -102,7 +102,7 @@ def funnel(request: Request, current: SignedPage, state: Annotated[WebState, Dep
 @router.get("/ui/reports")
 def report_index(current: SignedPage) -> Response:
     current.active = "reports"
-    listed = [(name, OWN_PAGES.get(name, f"/ui/reports/{name}"), available(name)) for name in REPORTS]
+    listed = [(name, OWN_PAGES.get(name, f"/ui/reports/{name}")) for name in REPORTS]
     return render(current, "reports.html", listed=listed)
 
 
