@@ -78,7 +78,15 @@ def run(
     as_of: datetime | None = None,
     roster: set[str] | None = None,
     progress=None,  # type: ignore[no-untyped-def]  # callable(n) for a progress bar
+    start: dict[str, LeadState] | None = None,
+    reported: Iterable[str] = (),
 ) -> ReplayResult:
+    """Replay `numbered` in time order as of `as_of` (default: the last event's instant).
+
+    `start` continues leads from states an earlier run left as of the same `as_of` instead of
+    from nothing; it equals replaying everything only when each new event sorts after all the
+    lead's earlier ones (`continues`). Those states are updated in place. The result holds the
+    leads this call touched."""
     items: list[tuple[int, Event]] = [
         item if isinstance(item, tuple) else (0, item) for item in numbered  # type: ignore[misc]
     ]
@@ -94,9 +102,11 @@ def run(
     unique.sort(key=lambda item: event_order(item[1]))
 
     leads: dict[str, LeadState] = {}
+    earlier = start or {}
     effects: list[Effect] = []
     errors: list[LineError] = []
-    unknown: dict[str, None] = {}
+    already = set(reported)
+    unknown: dict[str, None] = dict.fromkeys(already)
     rep_status: dict[str, str] = {}
     last: datetime | None = None
     for index, (number, event) in enumerate(unique):
@@ -108,7 +118,7 @@ def run(
         if event.type == "rep.availability":
             rep_status[event.data["rep"]] = event.data["status"]
             continue
-        state = leads.get(event.lead)
+        state = leads.get(event.lead) or earlier.get(event.lead)
         if state is None and event.type != "lead.created":
             errors.append(LineError(number, "lead", f"unknown lead {event.lead!r} (no lead.created at or before this event)", event.id))
             continue
@@ -126,4 +136,13 @@ def run(
         for state in leads.values():
             effects.extend(advance(state, when, rules))
     effects.sort(key=lambda e: (e.at, e.lead, e.kind))
-    return ReplayResult(leads, effects, when, rules.version, errors, duplicates, list(unknown), rep_status)
+    new_unknown = [rep for rep in unknown if rep not in already]
+    return ReplayResult(leads, effects, when, rules.version, errors, duplicates, new_unknown, rep_status)
+
+
+def continues(earlier: Iterable[Event], later: Iterable[Event], as_of: datetime) -> bool:
+    """Whether replaying `earlier` then continuing with `later` (both as of `as_of`) equals
+    replaying them together: every later event happens by `as_of` and sorts after every earlier
+    one that happened by then (the engine applies events in `event_order`)."""
+    last = max((event_order(e) for e in earlier if e.at <= as_of), default=None)
+    return all(e.at <= as_of and (last is None or event_order(e) > last) for e in later)

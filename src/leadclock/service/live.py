@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 from leadclock.engine.core import next_wakeup, pending_actions
 from leadclock.engine.events import Event
-from leadclock.engine.replay import LineError, run
+from leadclock.engine.replay import LineError, continues, run
 from leadclock.engine.routed import _lead_view
 from leadclock.engine.rules import compile_rules
 from leadclock.engine.state import Clock, Effect, LeadState
@@ -118,6 +118,7 @@ class _History:
         self.store = store
         self.by_lead: dict[str, list[Event]] = {}
         self.rank: dict[str, int] = {}
+        self.reported: set[str] = set()  # reps off the roster an earlier round reported
 
     def events(self, leads: set[str]) -> list[Event]:
         missing = leads - self.by_lead.keys()
@@ -275,6 +276,7 @@ class Live:
         future: dict[str, datetime] = {}  # leads' earliest events stamped after `now`
         assigned_events: list[Event] = []
         history = _History(store)
+        added: dict[str, list[Event]] = {}  # per lead, the assignments the last round stored
 
         queued: list[Decision] = []
         if flush_queue and routing and active is not None:
@@ -295,7 +297,8 @@ class Live:
         for _round in range(MAX_ROUNDS):
             if not pending_leads:
                 break
-            replayed = self._replay(pending_leads, versions, active, now, known, policy_of, history)
+            replayed = self._replay(pending_leads, versions, active, now, known, policy_of, history,
+                                    states, added)
             states.update(replayed[0])
             effects.extend(replayed[1])
             future.update(replayed[3])
@@ -319,9 +322,11 @@ class Live:
                     pending_leads.add(lead_id)
             fresh = set()
             direct = None
+            added = {}
             if new_assignments:
                 for event in store.append_events(new_assignments)[0]:
                     history.add(event)
+                    added.setdefault(event.lead or "", []).append(event)
 
         # Leads that closed in this pass free their owner's capacity (max open, load balance).
         for lead_id, state in states.items():
@@ -374,13 +379,32 @@ class Live:
 
     def _replay(self, leads: set[str], versions: dict[str, str | None], active: Policy | None,
                 now: datetime, known: set[str] | None, policy_of: dict[str, Policy],
-                history: _History,
+                history: _History, states_so_far: dict[str, LeadState], added: dict[str, list[Event]],
                 ) -> tuple[dict[str, LeadState], list[Effect], dict[str, datetime | None], dict[str, datetime]]:
+        """Replay `leads` as of `now`. A lead replayed earlier in this settle, to which the last
+        round only added assignments that sort after everything it had, continues from that state
+        with just those events (the same result as replaying all of it, `replay.continues`); the
+        others are replayed from the log."""
         events = history.events(leads)
+        continued: dict[str, LeadState] = {}
+        for lead, new in added.items():
+            state = states_so_far.get(lead)
+            if lead in leads and state is not None and lead in policy_of:
+                ids = {e.id for e in new}
+                if continues((e for e in history.by_lead[lead] if e.id not in ids), new, now):
+                    continued[lead] = state
+        added_ids = {e.id for lead in continued for e in added[lead]}
         by_version: dict[str, list[Event]] = {}
         last_assigned: dict[str, datetime | None] = {}
         future: dict[str, datetime] = {}
         for event in events:
+            if event.lead in continued:
+                if event.type == "lead.assigned":
+                    previous = last_assigned.get(event.lead)
+                    last_assigned[event.lead] = event.at if previous is None else max(previous, event.at)
+                if event.id in added_ids:
+                    by_version.setdefault(policy_of[event.lead].version, []).append(event)
+                continue
             if event.at > now:
                 future.setdefault(event.lead, event.at)  # events come sorted by instant
                 continue
@@ -397,10 +421,12 @@ class Live:
         effects: list[Effect] = []
         for version, group in by_version.items():
             policy = next(p for p in policy_of.values() if p.version == version)
-            result = run(group, compile_rules(policy), as_of=now, roster=known)
+            result = run(group, compile_rules(policy), as_of=now, roster=known, start=continued,
+                         reported=history.reported if continued else ())
             states.update(result.leads)
             effects.extend(result.effects)
             if result.unknown_reps:
+                history.reported.update(result.unknown_reps)
                 self.store.note_reps(result.unknown_reps)
         return states, effects, last_assigned, future
 
