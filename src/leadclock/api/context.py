@@ -18,12 +18,22 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 
-from leadclock.api.auth import Principal, authenticate, authorize
+from leadclock.api.auth import (
+    Principal,
+    authenticate,
+    authorize,
+    cached_principal,
+    parse_bearer,
+    verify,
+)
 from leadclock.api.errors import ApiError, validation_details
 from leadclock.api.ratelimit import RateLimiter, retry_after
 from leadclock.api.settings import ApiSettings
+from leadclock.api.tokencache import TokenCache
 from leadclock.policy import Policy
+from leadclock.service.grouping import IngestGroups
 from leadclock.service.live import Live
 from leadclock.store import Store
 
@@ -43,9 +53,15 @@ class AppContext:
     counters: Counter[tuple[str, str]] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
     live: Live = field(init=False)
+    # Verified tokens, for `settings.token_cache_seconds` (see tokencache.py).
+    tokens: TokenCache = field(init=False)
+    # Concurrent POST /events share one ingest transaction (group commit, service.grouping).
+    ingests: IngestGroups = field(init=False)
 
     def __post_init__(self) -> None:
         self.live = Live(self.store)
+        self.tokens = TokenCache(self.settings.token_cache_seconds)
+        self.ingests = IngestGroups(self.live.ingest, self.settings.max_batch_events)
 
     def count(self, name: str, label: str, n: int = 1) -> None:
         if n:
@@ -69,7 +85,12 @@ class AppContext:
         return cached
 
 
-def get_context(request: Request) -> AppContext:
+# The dependencies below are `async def` although they do no I/O: FastAPI runs a plain `def`
+# dependency in the thread pool, and each such hop costs more CPU than the dependency itself.
+# The one that may read the database (a token not in the cache) hands that part to the pool.
+
+
+async def get_context(request: Request) -> AppContext:
     context: AppContext = request.app.state.leadclock
     return context
 
@@ -81,17 +102,31 @@ def rate_limit(context: AppContext, key: str) -> None:
                        headers={"Retry-After": retry_after(wait)})
 
 
-def current_principal(request: Request, context: Annotated[AppContext, Depends(get_context)]) -> Principal:
-    principal = authenticate(context.store, request.headers.get("authorization"), context.now())
+def _admit(request: Request, context: AppContext, principal: Principal) -> Principal:
     rate_limit(context, f"token:{principal.token_id}")
     request.state.principal = principal
     return principal
 
 
-def require(permission: str) -> Callable[..., Principal]:
+def authenticated(request: Request, context: AppContext) -> Principal:
+    """`current_principal` for a route already running in a worker thread."""
+    principal = authenticate(context.store, request.headers.get("authorization"), context.now(), context.tokens)
+    return _admit(request, context, principal)
+
+
+async def current_principal(request: Request, context: Annotated[AppContext, Depends(get_context)]) -> Principal:
+    credentials = parse_bearer(request.headers.get("authorization"))
+    now = context.now()
+    principal = cached_principal(context.tokens, credentials, now)
+    if principal is None:
+        principal = await run_in_threadpool(verify, context.store, credentials, now, context.tokens)
+    return _admit(request, context, principal)
+
+
+def require(permission: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency: the caller, once it is known to hold `permission`."""
 
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         authorize(principal, permission)
         return principal
 
@@ -217,6 +252,6 @@ def inline_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 __all__ = [
-    "AppContext", "body_of", "check_model", "current_principal", "decode_json", "get_context",
+    "AppContext", "authenticated", "body_of", "check_model", "current_principal", "decode_json", "get_context",
     "json_body_doc", "rate_limit", "read_json", "require", "text_problem",
 ]

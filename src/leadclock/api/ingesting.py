@@ -110,7 +110,8 @@ def require_policy(context: AppContext) -> Policy:
 def ingest(context: AppContext, raws: list[tuple[int, Any]], actor: str) -> Outcome:
     """Validate and ingest `raws` (index, decoded JSON) as of the app's clock, through the live
     service's one write path (`service.live.Live.ingest`): stored, routed, notified and
-    scheduled in one transaction."""
+    scheduled in one transaction, which concurrent deliveries may share (group commit,
+    `service.grouping`)."""
     require_policy(context)
     results: dict[int, ItemResult] = {}
     parsed: list[tuple[int, Event]] = []
@@ -122,7 +123,7 @@ def ingest(context: AppContext, raws: list[tuple[int, Any]], actor: str) -> Outc
             continue
         parsed.append((index, event))
 
-    done = context.live.ingest([event for _, event in parsed], context.now(), actor)
+    done = context.ingests.submit([event for _, event in parsed], context.now, actor)
     rejected = {error.line: error for error in done.errors}
     stored = {event.id for event in done.stored}
     taken: set[str] = set()
