@@ -76,7 +76,12 @@ class Effect:
     @property
     def dedupe_key(self) -> str:
         """Unique per fact: a re-run of the same history never produces a second one."""
-        return f"{self.kind}:{self.lead}:{self.stage or ''}:{self.rule or ''}:{self.step if self.step is not None else ''}:{self.at.isoformat()}"
+        return self.key_at(self.at)
+
+    def key_at(self, at: datetime) -> str:
+        """The dedupe key this effect would have at `at`: the store and the planner key by the
+        UTC instant, and a copy of the effect just to spell its key costs more than the key."""
+        return f"{self.kind}:{self.lead}:{self.stage or ''}:{self.rule or ''}:{self.step if self.step is not None else ''}:{at.isoformat()}"
 
 
 @dataclass(slots=True)

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Row, func, select, text, update
 from leadclock.notify._db import insert_ignoring, table
 from leadclock.store import Store, StoreError
 from leadclock.store.outbox_models import Outbox
-from leadclock.store.repository import dumps
+from leadclock.store.repository import JSONText, dumps
 
 _outbox = table(Outbox)
 ROW_BATCH = 1000
@@ -158,7 +158,8 @@ def enqueue(
         if message.dedupe_key in rows:
             continue
         try:
-            dumps(message.payload)
+            # Encoded once: the text checked here is the text stored.
+            payload = JSONText(dumps(message.payload))
         except (TypeError, ValueError) as error:
             raise StoreError(f"outbox message {message.dedupe_key!r}: payload is not JSON ({error})") from None
         not_before = _utc(message.not_before, f"outbox message {message.dedupe_key!r}: not_before") \
@@ -167,14 +168,15 @@ def enqueue(
             "dedupe_key": message.dedupe_key, "channel": message.channel,
             "channel_type": message.channel_type, "recipient": message.recipient,
             "locale": message.locale, "subject": message.subject, "body_text": message.body_text,
-            "body_html": message.body_html, "payload": message.payload, "status": "pending",
+            "body_html": message.body_html, "payload": payload, "status": "pending",
             "attempts": 0, "next_attempt_at": not_before, "lease_owner": None, "lease_until": None,
             "last_error": None, "created_at": moment, "sent_at": None,
             "bundle_key": message.bundle_key,
         }
     if not rows:
         return 0
-    statement = insert_ignoring(store, _outbox, _outbox.c.dedupe_key).returning(_outbox.c.id)
+    statement = store._cached("outbox-enqueue", lambda: insert_ignoring(store, _outbox, _outbox.c.dedupe_key)
+                              .returning(_outbox.c.id))
     inserted = 0
     values = list(rows.values())
     if connection is not None:

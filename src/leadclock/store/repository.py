@@ -19,10 +19,10 @@ import os
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import fields, replace
+from dataclasses import fields
 from datetime import UTC, date, datetime
 from itertools import islice
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -182,14 +182,32 @@ def _aware(value: datetime, what: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def _json_ready(value: T, what: str) -> T:
+class JSONText(str):
+    """A value's JSON text as `dumps` wrote it, bound as is: a write encodes each value once,
+    when it checks it, instead of once to check and again to bind."""
+
+    __slots__ = ()
+
+
+def _bind_json(value: Any) -> str:
+    # The engine's json_serializer (SQLite's bind processor, psycopg's JSON dumper, COPY rows):
+    # text already checked and encoded passes through; any other value is encoded here.
+    if value.__class__ is JSONText:
+        return value  # type: ignore[no-any-return]
+    return dumps(value)
+
+
+def _json_text(value: Any, what: str) -> JSONText | None:
     # Checked before writing, so the error names the row; psycopg would otherwise raise a bare
     # TypeError from deep inside its adapter, and SQLite would never see NaN as a problem.
+    # None stays None: the binding decides what it becomes, as it did before (JSON null in a
+    # statement, SQL NULL in COPY).
+    if value is None:
+        return None
     try:
-        dumps(value)
+        return JSONText(dumps(value))
     except (TypeError, ValueError) as error:
         raise StoreError(f"{what} is not JSON-serialisable ({error})") from None
-    return value
 
 
 def _rep_ids(events: Iterable[Event]) -> set[str]:
@@ -260,6 +278,7 @@ class Store:
         self._now = now or (lambda: datetime.now(UTC))
         self._ambient = threading.local()  # the connection of this thread's `transaction()`
         self._reps_stored: set[str] = set()
+        self._statements: dict[str, Any] = {}  # see `_cached`
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
@@ -267,7 +286,7 @@ class Store:
                 f"unsupported database {self.dialect!r}: give a SQLite file path or a postgresql:// URL"
             )
         options: dict[str, Any] = {
-            "json_serializer": dumps,
+            "json_serializer": _bind_json,
             "json_deserializer": json.loads,
             "echo": echo,
         }
@@ -400,7 +419,7 @@ class Store:
             if isinstance(kind, UTCDateTime):
                 convert.append((index, kind.bind_processor(connection.dialect)))
             elif isinstance(kind, JSON):
-                convert.append((index, lambda value: None if value is None else dumps(value)))
+                convert.append((index, lambda value: None if value is None else _bind_json(value)))
         if convert:
             converted: list[tuple[Any, ...]] = []
             for row in rows:
@@ -449,12 +468,12 @@ class Store:
                 f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} "
                 f"(LIKE {quote(table.name)} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
             connection.exec_driver_sql(f"TRUNCATE {temp}")
-            self._bulk_insert(connection, table, columns, [tuple(r[c] for c in columns) for r in rows], into=temp)
+            self._bulk_insert(connection, table, columns, list(map(itemgetter(*columns), rows)), into=temp)
             result = connection.exec_driver_sql(
                 f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM {temp} "
                 f"ON CONFLICT ({quote(key)}) DO NOTHING RETURNING {quote(key)}")
             return {row[0] for row in result}
-        statement = self._insert(table).on_conflict_do_nothing(index_elements=[table.c[key]]).returning(table.c[key])
+        statement = self._insert_ignoring(table, key)
         stored: set[str] = set()
         for chunk in _chunks(rows, ROW_BATCH):
             stored.update(connection.execute(statement, chunk).scalars())
@@ -463,6 +482,21 @@ class Store:
     def _insert(self, table: Table) -> Insert:
         dialect = postgresql if self.dialect == "postgresql" else sqlite
         return dialect.insert(table)  # type: ignore[no-any-return]
+
+    def _cached(self, name: str, build: Callable[[], T]) -> T:
+        """The statement `name`, built once per store. Statements are immutable and SQLAlchemy
+        caches their compiled form, but building an INSERT ... ON CONFLICT (its `excluded`
+        columns, its clauses) costs more than running it for one row, on every write."""
+        statement = self._statements.get(name)
+        if statement is None:
+            # Two threads may both build it; either copy is the same statement.
+            statement = self._statements[name] = build()
+        return statement  # type: ignore[no-any-return]
+
+    def _insert_ignoring(self, table: Table, key: str) -> Insert:
+        """INSERT ... ON CONFLICT (key) DO NOTHING RETURNING key, for executemany."""
+        return self._cached(f"insert-new:{table.name}", lambda: self._insert(table).on_conflict_do_nothing(
+            index_elements=[table.c[key]]).returning(table.c[key]))
 
     # ------------------------------------------------------------------ schema
 
@@ -529,7 +563,7 @@ class Store:
         for ev in first.values():
             rows.append({
                 "id": ev.id, "type": ev.type, "at": _aware(ev.at, f"event {ev.id!r}: at"),
-                "lead": ev.lead or None, "data": _json_ready(ev.data, f"event {ev.id!r}: data"),
+                "lead": ev.lead or None, "data": _json_text(ev.data, f"event {ev.id!r}: data"),
                 "received_at": received_at,
             })
         inserted: set[str] = set()
@@ -590,11 +624,7 @@ class Store:
         knows were never stored (it holds their locks): there is nothing of theirs to replace,
         which saves the live path two statements per new lead."""
         updated_at = self._now()
-        upsert = self._insert(_leads)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[_leads.c.id],
-            set_={c.name: upsert.excluded[c.name] for c in _leads.columns if c.name != "id"},
-        )
+        upsert = self._cached("upsert-leads", self._upsert_leads)
         with self._write() as connection:
             for batch in _chunks(leads, LEAD_BATCH):
                 states = {state.lead: state for state in batch}
@@ -609,7 +639,7 @@ class Store:
                         "first_contact_at": state.first_contact_at, "reached_at": state.reached_at,
                         "attempts": state.attempts, "last_event_at": state.last_event_at,
                         "handoff_to": state.handoff_to, "owners": list(state.owners),
-                        "attributes": _json_ready(state.attributes, f"lead {state.lead!r}: attributes"),
+                        "attributes": _json_text(state.attributes, f"lead {state.lead!r}: attributes"),
                         "updated_at": updated_at,
                         "policy_version": policy_version,
                     })
@@ -625,6 +655,13 @@ class Store:
                     connection.execute(delete(_clocks).where(_clocks.c.lead.in_(stored)))
                 self._bulk_insert(connection, _clocks, CLOCK_FIELDS, [_clock_values(c) for c in clocks])
                 self._sync_breaches(connection, stored, clocks)
+
+    def _upsert_leads(self) -> Insert:
+        upsert = self._insert(_leads)
+        return upsert.on_conflict_do_update(
+            index_elements=[_leads.c.id],
+            set_={c.name: upsert.excluded[c.name] for c in _leads.columns if c.name != "id"},
+        )
 
     def _sync_breaches(self, connection: Connection, ids: list[str], clocks: list[Clock]) -> None:
         # A breach row outlives recomputation because people annotate it: insert new ones, move
@@ -684,31 +721,38 @@ class Store:
             at = _aware(effect.at, f"effect {effect.kind} of lead {effect.lead!r}: at")
             # The key is computed from the UTC instant so that the same fact reported with another
             # offset is still the same fact.
-            key = replace(effect, at=at).dedupe_key
+            key = effect.key_at(at)
             given.setdefault(key, effect)
             rows.setdefault(key, {
                 "dedupe_key": key, "kind": effect.kind, "at": at, "lead": effect.lead,
                 "stage": effect.stage, "rule": effect.rule, "step": effect.step,
                 "recipients": list(effect.recipients), "owner": effect.owner,
-                "detail": _json_ready(effect.detail, f"effect {key!r}: detail"),
+                "detail": _json_text(effect.detail, f"effect {key!r}: detail"),
                 "created_at": created_at,
             })
         if not rows:
             return []
         with self._write() as connection:
             inserted = self._insert_new(connection, _effects, "dedupe_key", list(rows.values()))
-        # As a later read would return them: UTC instants, detail in its stored JSON spelling.
-        return [
-            replace(effect, at=rows[key]["at"], detail=json.loads(dumps(rows[key]["detail"])))
-            for key, effect in given.items() if key in inserted
-        ]
+        # As a later read would return them: UTC instants, detail parsed from its stored text.
+        stored = []
+        for key, effect in given.items():
+            if key in inserted:
+                row = rows[key]
+                detail = row["detail"]
+                stored.append(Effect(
+                    kind=effect.kind, at=row["at"], lead=effect.lead, stage=effect.stage,
+                    rule=effect.rule, step=effect.step, recipients=effect.recipients,
+                    owner=effect.owner, detail=None if detail is None else json.loads(detail),
+                ))
+        return stored
 
     def add_audit(self, entries: Iterable[AuditEntry]) -> None:
         rows = [
             {
                 "at": _aware(entry.at, f"audit {entry.action}: at"), "lead": entry.lead,
                 "actor": entry.actor, "action": entry.action, "reason": entry.reason,
-                "detail": _json_ready(entry.detail, f"audit {entry.action}: detail"),
+                "detail": _json_text(entry.detail, f"audit {entry.action}: detail"),
             }
             for entry in entries
         ]
@@ -929,7 +973,7 @@ class Store:
             return
         statement = self._insert(_reps).values(
             id=rep_id, name=name, team=team, role=role, manager=manager, known=True,
-            locale=locale, contact=_json_ready(contact, f"rep {rep_id!r}: contact") if contact is not None else None,
+            locale=locale, contact=_json_text(contact, f"rep {rep_id!r}: contact"),
         )
         statement = statement.on_conflict_do_update(
             index_elements=[_reps.c.id],
@@ -955,7 +999,7 @@ class Store:
         rep_ids = rep_ids - self._reps_stored
         if rep_ids:
             connection.execute(
-                self._insert(_reps).on_conflict_do_nothing(index_elements=[_reps.c.id]),
+                self._cached("note-reps", lambda: self._insert(_reps).on_conflict_do_nothing(index_elements=[_reps.c.id])),
                 [{"id": rep, "known": False} for rep in sorted(rep_ids)],
             )
             # Remembered only once the transaction commits (a rollback would undo the insert).

@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Insert, Table, delete, func, select, text
 
 from leadclock.engine.state import Clock
 from leadclock.routing.state import RouterState
-from leadclock.store.repository import Store, _json_ready
+from leadclock.store.repository import Store, _json_text
 from leadclock.store.worker_models import RouterStateRow, ServiceState, Wakeup, WorkerHeartbeat
 
 _wakeups = Wakeup.__table__
@@ -36,11 +36,7 @@ def set_wakeups(store: Store, due: Mapping[str, datetime | None], now: datetime)
         if drop:
             connection.execute(delete(_wakeups).where(_wakeups.c.key.in_(drop)))
         if keep:
-            statement = store._insert(_wakeups)
-            statement = statement.on_conflict_do_update(
-                index_elements=[_wakeups.c.key],
-                set_={"due_at": statement.excluded.due_at, "updated_at": statement.excluded.updated_at},
-            )
+            statement = store._cached("upsert-wakeups", lambda: _upsert(store, _wakeups, "key"))
             connection.execute(statement, [{"key": k, "due_at": at, "updated_at": now} for k, at in sorted(keep.items())])
         if store.dialect == "postgresql" and keep:
             # Wake sleeping workers (delivered at commit; nothing if the transaction rolls back).
@@ -136,11 +132,19 @@ def load_router(store: Store, *, wait: bool = True) -> RouterState | None:
 
 def save_router(store: Store, state: RouterState, now: datetime) -> None:
     blob = zlib.compress(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
-    statement = store._insert(_router).values(id=1, state=blob, updated_at=now)
-    statement = statement.on_conflict_do_update(index_elements=[_router.c.id],
-                                                set_={"state": blob, "updated_at": now})
+    statement = store._cached("upsert-router", lambda: _upsert(store, _router, "id"))
     with store._write() as connection:
-        connection.execute(statement)
+        connection.execute(statement, {"id": 1, "state": blob, "updated_at": now})
+
+
+def _upsert(store: Store, table: Table, key: str) -> Insert:
+    """INSERT ... ON CONFLICT (key) DO UPDATE every other column to the inserted values; built
+    once per store (`Store._cached`), the rows come as parameters."""
+    statement = store._insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c[key]],
+        set_={c.name: statement.excluded[c.name] for c in table.columns if c.name != key},
+    )
 
 
 def clocks_ended_since(store: Store, since: datetime) -> list[Clock]:
@@ -177,7 +181,7 @@ def get_state(store: Store, key: str) -> dict[str, Any] | None:
 
 
 def put_state(store: Store, key: str, value: dict[str, Any], now: datetime) -> None:
-    ready = _json_ready(value, f"service state {key!r}")
+    ready = _json_text(value, f"service state {key!r}")
     statement = store._insert(_state).values(key=key, value=ready, updated_at=now)
     statement = statement.on_conflict_do_update(index_elements=[_state.c.key], set_={"value": ready, "updated_at": now})
     with store._write() as connection:
