@@ -84,6 +84,9 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # enough that `lead IN (...)` stays far below SQLite's bound-parameter limit (32766).
 LEAD_BATCH = 500
 ROW_BATCH = 1000  # rows per INSERT ... RETURNING round (events, effects)
+# PostgreSQL: more rows than this go through COPY (see `_insert_new`); fewer cost more to stage
+# than to send as parameters.
+COPY_FROM = 50
 # Event fields that name a rep: such a rep goes on the roster (known=False) when first seen.
 REP_FIELDS = ("rep", "from", "to")
 BUSY_TIMEOUT_MS = 30_000
@@ -159,12 +162,16 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"a {type(value).__name__} is not JSON-serialisable")
 
 
+# allow_nan=False: PostgreSQL's json type rejects NaN, so SQLite must reject it too, or the
+# same file would ingest on one database and fail on the other. One encoder for every call: it
+# keeps no state between calls, and json.dumps with these options would build it each time.
+_encoder = json.JSONEncoder(
+    default=_json_default, allow_nan=False, ensure_ascii=False, separators=(",", ":")
+)
+
+
 def dumps(value: Any) -> str:
-    # allow_nan=False: PostgreSQL's json type rejects NaN, so SQLite must reject it too, or the
-    # same file would ingest on one database and fail on the other.
-    return json.dumps(
-        value, default=_json_default, allow_nan=False, ensure_ascii=False, separators=(",", ":")
-    )
+    return _encoder.encode(value)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -459,25 +466,52 @@ class Store:
         Python than the database takes to run it (the live path's batches)."""
         if not rows:
             return set()
-        if self.dialect == "postgresql" and len(rows) > 50:
-            columns = list(rows[0])
+        if self.dialect == "postgresql" and len(rows) > COPY_FROM:
             quote = connection.dialect.identifier_preparer.quote
-            temp = f"lc_in_{table.name}"
-            names = ", ".join(quote(c) for c in columns)
-            connection.exec_driver_sql(
-                f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} "
-                f"(LIKE {quote(table.name)} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-            connection.exec_driver_sql(f"TRUNCATE {temp}")
-            self._bulk_insert(connection, table, columns, list(map(itemgetter(*columns), rows)), into=temp)
-            result = connection.exec_driver_sql(
-                f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM {temp} "
-                f"ON CONFLICT ({quote(key)}) DO NOTHING RETURNING {quote(key)}")
+            insert = self._staged(connection, table, rows)
+            result = connection.exec_driver_sql(f"{insert} ON CONFLICT ({quote(key)}) DO NOTHING RETURNING {quote(key)}")
             return {row[0] for row in result}
         statement = self._insert_ignoring(table, key)
         stored: set[str] = set()
         for chunk in _chunks(rows, ROW_BATCH):
             stored.update(connection.execute(statement, chunk).scalars())
         return stored
+
+    def _upsert_many(self, connection: Connection, table: Table, key: str, rows: list[dict[str, Any]]) -> None:
+        """INSERT ... ON CONFLICT (key) DO UPDATE every given column, for rows with distinct keys.
+        Large sets go through COPY on PostgreSQL, as in `_insert_new`: psycopg's executemany
+        adapts and sends every row in Python."""
+        if not rows:
+            return
+        if self.dialect == "postgresql" and len(rows) > COPY_FROM:
+            quote = connection.dialect.identifier_preparer.quote
+            insert = self._staged(connection, table, rows)
+            assign = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in rows[0] if c != key)
+            connection.exec_driver_sql(f"{insert} ON CONFLICT ({quote(key)}) DO UPDATE SET {assign}")
+            return
+        columns = tuple(rows[0])
+        connection.execute(self._cached(f"upsert:{table.name}:{key}:{columns}", lambda: self._upsert(table, key, columns)), rows)
+
+    def _upsert(self, table: Table, key: str, columns: Sequence[str]) -> Insert:
+        statement = self._insert(table)
+        return statement.on_conflict_do_update(
+            index_elements=[table.c[key]],
+            set_={name: statement.excluded[name] for name in columns if name != key},
+        )
+
+    def _staged(self, connection: Connection, table: Table, rows: list[dict[str, Any]]) -> str:
+        """COPY `rows` (dicts with the same keys) into this session's emptied temporary twin of
+        `table`; returns the INSERT ... SELECT that moves them over, for the caller's ON CONFLICT."""
+        columns = list(rows[0])
+        quote = connection.dialect.identifier_preparer.quote
+        temp = f"lc_in_{table.name}"
+        names = ", ".join(quote(c) for c in columns)
+        connection.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} "
+            f"(LIKE {quote(table.name)} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+        connection.exec_driver_sql(f"TRUNCATE {temp}")
+        self._bulk_insert(connection, table, columns, list(map(itemgetter(*columns), rows)), into=temp)
+        return f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM {temp}"
 
     def _insert(self, table: Table) -> Insert:
         dialect = postgresql if self.dialect == "postgresql" else sqlite
@@ -624,7 +658,6 @@ class Store:
         knows were never stored (it holds their locks): there is nothing of theirs to replace,
         which saves the live path two statements per new lead."""
         updated_at = self._now()
-        upsert = self._cached("upsert-leads", self._upsert_leads)
         with self._write() as connection:
             for batch in _chunks(leads, LEAD_BATCH):
                 states = {state.lead: state for state in batch}
@@ -648,20 +681,13 @@ class Store:
                             raise StoreError(f"lead {state.lead!r} holds clock {clock.key!r} of another lead")
                         clocks.append(clock)
                 stored = [lead for lead in states if lead not in fresh]
-                connection.execute(upsert, lead_rows)
+                self._upsert_many(connection, _leads, "id", lead_rows)
                 # Delete-then-insert: the engine recomputed every clock of these leads, and two
                 # bulk statements beat a per-clock upsert by far.
                 if stored:
                     connection.execute(delete(_clocks).where(_clocks.c.lead.in_(stored)))
                 self._bulk_insert(connection, _clocks, CLOCK_FIELDS, [_clock_values(c) for c in clocks])
                 self._sync_breaches(connection, stored, clocks)
-
-    def _upsert_leads(self) -> Insert:
-        upsert = self._insert(_leads)
-        return upsert.on_conflict_do_update(
-            index_elements=[_leads.c.id],
-            set_={c.name: upsert.excluded[c.name] for c in _leads.columns if c.name != "id"},
-        )
 
     def _sync_breaches(self, connection: Connection, ids: list[str], clocks: list[Clock]) -> None:
         # A breach row outlives recomputation because people annotate it: insert new ones, move
@@ -756,9 +782,16 @@ class Store:
             }
             for entry in entries
         ]
-        if rows:
-            with self._write() as connection:
-                connection.execute(_audit.insert(), rows)
+        if not rows:
+            return
+        with self._write() as connection:
+            if self.dialect == "postgresql" and len(rows) > COPY_FROM:
+                # Plain rows, no conflict to handle: straight COPY (ids from the same sequence,
+                # in the same order, as the INSERT would take them).
+                columns = list(rows[0])
+                self._bulk_insert(connection, _audit, columns, list(map(itemgetter(*columns), rows)))
+            else:
+                connection.execute(self._cached("insert:audit", _audit.insert), rows)
 
     # ------------------------------------------------------------------ policies
 

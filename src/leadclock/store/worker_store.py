@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, Table, delete, func, select, text
+from sqlalchemy import delete, func, select, text
 
 from leadclock.engine.state import Clock
 from leadclock.routing.state import RouterState
@@ -36,8 +36,8 @@ def set_wakeups(store: Store, due: Mapping[str, datetime | None], now: datetime)
         if drop:
             connection.execute(delete(_wakeups).where(_wakeups.c.key.in_(drop)))
         if keep:
-            statement = store._cached("upsert-wakeups", lambda: _upsert(store, _wakeups, "key"))
-            connection.execute(statement, [{"key": k, "due_at": at, "updated_at": now} for k, at in sorted(keep.items())])
+            store._upsert_many(connection, _wakeups, "key",
+                               [{"key": k, "due_at": at, "updated_at": now} for k, at in sorted(keep.items())])
         if store.dialect == "postgresql" and keep:
             # Wake sleeping workers (delivered at commit; nothing if the transaction rolls back).
             connection.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
@@ -132,19 +132,8 @@ def load_router(store: Store, *, wait: bool = True) -> RouterState | None:
 
 def save_router(store: Store, state: RouterState, now: datetime) -> None:
     blob = zlib.compress(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
-    statement = store._cached("upsert-router", lambda: _upsert(store, _router, "id"))
     with store._write() as connection:
-        connection.execute(statement, {"id": 1, "state": blob, "updated_at": now})
-
-
-def _upsert(store: Store, table: Table, key: str) -> Insert:
-    """INSERT ... ON CONFLICT (key) DO UPDATE every other column to the inserted values; built
-    once per store (`Store._cached`), the rows come as parameters."""
-    statement = store._insert(table)
-    return statement.on_conflict_do_update(
-        index_elements=[table.c[key]],
-        set_={c.name: statement.excluded[c.name] for c in table.columns if c.name != key},
-    )
+        store._upsert_many(connection, _router, "id", [{"id": 1, "state": blob, "updated_at": now}])
 
 
 def clocks_ended_since(store: Store, since: datetime) -> list[Clock]:
