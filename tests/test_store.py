@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+import json
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,18 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from leadclock.engine.events import Event, parse_event
 from leadclock.engine.state import Clock, Effect, LeadState
+from leadclock.notify import outbox
 from leadclock.policy import load_preset, preset_text
+from leadclock.policy.durations import Duration
 from leadclock.store import AuditEntry, Store, StoreError, database_url
 from leadclock.store.models import Base
+from leadclock.store.repository import COPY_FROM
+from leadclock.store.worker_store import set_wakeups, wakeups
 
 T0 = datetime(2026, 7, 8, 0, 0, tzinfo=UTC)
 JST = timezone(timedelta(hours=9))
@@ -439,3 +445,79 @@ def test_policy_versions_are_idempotent(store: Store) -> None:
     store.save_policy(other, preset_text("smb"))
     assert {p.version for p in store.policy_versions()} == {version, other.version}
     assert store.load_policy("nope") is None
+
+
+# --------------------------------------------------------------------------- JSON, encoded once
+
+# Everything `dumps` turns into JSON, and the one text it is stored as (the store encodes each
+# value once, when it checks it, and binds that text by statement or by COPY).
+DETAIL: dict[str, Any] = {
+    "at": T0.astimezone(JST), "tags": {"b", "a"}, "pair": (1, 2.5), "target": Duration.parse("5m"),
+    "name": "佐藤\u2028", "none": None, "nested": {"x": [True, {"y": 0.1}], "big": 10**20},
+}
+DETAIL_TEXT = (
+    '{"at":"2026-07-08T00:00:00+00:00","tags":["a","b"],"pair":[1,2.5],"target":"5m",'
+    '"name":"佐藤\u2028","none":null,"nested":{"x":[true,{"y":0.1}],"big":100000000000000000000}}'
+)
+# Below and above the PostgreSQL COPY threshold: both ways of writing rows.
+SIZES = [3, COPY_FROM + 5]
+
+
+def _texts(store: Store, table: str, column: str) -> list[str]:
+    # The stored text itself: PostgreSQL's json type keeps it verbatim, SQLite keeps TEXT.
+    with store.engine.connect() as connection:
+        return list(connection.execute(text(f"SELECT CAST({column} AS TEXT) FROM {table}")).scalars())
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_json_is_stored_in_its_one_spelling(store: Store, size: int) -> None:
+    ids = [f"L{i:03d}" for i in range(size)]
+    store.append_events([Event(f"e{i}", "engagement", T0, lead_id, DETAIL) for i, lead_id in enumerate(ids)])
+    store.save_leads([lead(lead_id, attributes=DETAIL) for lead_id in ids], "v1")
+    store.save_leads([lead(lead_id, attributes=DETAIL, status="working") for lead_id in ids], "v1")  # upsert
+    new = store.insert_effects([Effect("alert", T0.astimezone(JST), lead_id, detail=DETAIL) for lead_id in ids])
+    store.add_audit([AuditEntry(at=T0, actor="a", action="x", lead=lead_id, detail=DETAIL) for lead_id in ids])
+    outbox.enqueue(store, [outbox.OutboxMessage(f"k{lead_id}", "c", "email", "r@x", "ja", "s", "t", "h", DETAIL)
+                           for lead_id in ids], now=T0)
+    for table, column in (("events", "data"), ("leads", "attributes"), ("effects", "detail"),
+                          ("audit", "detail"), ("outbox", "payload")):
+        assert _texts(store, table, column) == [DETAIL_TEXT] * size, table
+    assert _texts(store, "effects", "recipients") == ["[]"] * size
+    assert {s.status for s in store.leads()} == {"working"}
+    # Returned as a later read returns them: UTC instant, detail as the stored JSON reads back.
+    assert new == store.effects()
+    assert all(e.at.tzinfo is UTC and e.detail == json.loads(DETAIL_TEXT) for e in new)
+    assert new[0].dedupe_key == replace(new[0], at=T0.astimezone(JST)).key_at(T0)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_wakeups_upsert_in_bulk(store: Store, size: int) -> None:
+    keys = [f"L{i:03d}" for i in range(size)]
+    set_wakeups(store, dict.fromkeys(keys, T0), T0)
+    set_wakeups(store, {**dict.fromkeys(keys, T0 + timedelta(minutes=5)), keys[0]: None}, T0)
+    assert wakeups(store) == dict.fromkeys(keys[1:], T0 + timedelta(minutes=5))
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize(("bad", "reason"), [
+    (float("nan"), "Out of range float"), (object(), "a object is not JSON-serialisable"),
+    (datetime(2026, 7, 8, 9, 0), "naive datetime"),
+])
+def test_unwritable_json_names_its_row_and_writes_nothing(store: Store, size: int, bad: object, reason: str) -> None:
+    effects = [Effect("alert", T0, f"L{i}", detail={"i": i}) for i in range(size)]
+    with pytest.raises(StoreError, match=rf"effect 'alert:Lbad::::2026-07-08T00:00:00\+00:00': detail .*{reason}"):
+        store.insert_effects([*effects, Effect("alert", T0, "Lbad", detail={"x": [bad]})])
+    entries = [AuditEntry(at=T0, actor="a", action=f"ok{i}") for i in range(size)]
+    with pytest.raises(StoreError, match=f"audit bad: detail is not JSON-serialisable .*{reason}"):
+        store.add_audit([*entries, AuditEntry(at=T0, actor="a", action="bad", detail={"x": bad})])
+    with pytest.raises(StoreError, match=f"lead 'Lbad': attributes is not JSON-serialisable .*{reason}"):
+        store.save_leads([*(lead(f"L{i}") for i in range(size)), lead("Lbad", attributes={"x": bad})], "v1")
+    assert (store.effects(), store.audit(), store.leads()) == ([], [], [])
+    assert _texts(store, "effects", "detail") == []
+
+
+def test_effects_are_copied_field_for_field() -> None:
+    # insert_effects builds the returned effects (and `_effect` the read ones) field by field:
+    # a new Effect field needs adding there, not only a column.
+    assert [f.name for f in fields(Effect)] == [
+        "kind", "at", "lead", "stage", "rule", "step", "recipients", "owner", "detail"]

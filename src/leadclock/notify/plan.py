@@ -105,7 +105,7 @@ def item_key(effect_key: str, recipient: str, channel: str) -> str:
 def _effect_key(effect: Effect) -> str:
     # From the UTC instant, as the store computes it: the same fact given with another offset is
     # the same fact.
-    return replace(effect, at=effect.at.astimezone(UTC)).dedupe_key
+    return effect.key_at(effect.at.astimezone(UTC))
 
 
 def effect_json(effect: Effect) -> dict[str, Any]:
@@ -150,8 +150,10 @@ def _items(
     for effect in effects:
         if effect.at.tzinfo is None:
             raise ValueError(f"effect {effect.kind} of lead {effect.lead!r}: naive datetime {effect.at}")
-        effect = replace(effect, at=effect.at.astimezone(UTC))
-        key = _effect_key(effect)
+        at = effect.at.astimezone(UTC)
+        if at is not effect.at:  # astimezone returns the instant itself when it is UTC already
+            effect = replace(effect, at=at)
+        key = effect.key_at(at)
         wanted = _step_channels(effect, policy)
         for role in roles_for(effect, roles):
             resolved = [(str(r), str(c), loc) for r, c, loc in resolve_recipients(role, effect)]
