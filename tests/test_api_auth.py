@@ -1,5 +1,6 @@
 """Who may call what: every route of the app x every role (and no token, a bad token, a revoked
-token), then what each role sees of the data (a rep their own leads, a manager their team's).
+token), then what each role sees of the data (a rep their own leads, a manager their team's), and
+how soon the in-process token cache lets a revocation bite.
 
 The matrix is keyed by (method, path) and checked against the app's own route table, so a route
 added without deciding who may call it fails here before it ships.
@@ -15,8 +16,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from leadclock.api import ApiSettings, create_app, create_token, revoke_token, route_table
+from leadclock.api import (
+    ApiSettings,
+    create_app,
+    create_token,
+    list_tokens,
+    revoke_token,
+    route_table,
+)
 from leadclock.api.auth import PERMISSIONS
+from leadclock.api.tokencache import TokenCache
 from leadclock.policy import preset_text
 from leadclock.store import Store
 
@@ -221,3 +230,108 @@ def test_the_inbox_is_the_callers_own(world: World) -> None:
     assert [m["subject"] for m in manager["items"]] == ["to mgr-east"]
     theirs = manager["items"][0]["id"]
     assert world.call("POST", f"/inbox/{theirs}/read", "rep").status_code == 404
+
+
+# --------------------------------------------------------------------------- the token cache
+
+
+@dataclass
+class Ticks:
+    """A monotonic clock the test moves by hand (the token cache's, not the app's)."""
+
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Cached:
+    client: TestClient
+    store: Store
+    ticks: Ticks
+    moment: list[datetime]  # the app's clock, settable
+
+    def get(self, token: str) -> int:
+        return self.client.get("/tokens", headers={"Authorization": f"Bearer {token}"}).status_code
+
+
+@pytest.fixture
+def cached(db_url: str) -> Iterator[Cached]:
+    moment = [T0]
+    app = create_app(db_url, clock=lambda: moment[0],
+                     settings=ApiSettings(rate_limit_per_second=1000, rate_limit_burst=1000,
+                                          token_cache_seconds=5))
+    ticks = Ticks()
+    context = app.state.leadclock
+    context.tokens = TokenCache(context.settings.token_cache_seconds, now=ticks)
+    with TestClient(app) as client:
+        yield Cached(client, context.store, ticks, moment)
+
+
+def _id(token: str) -> int:
+    return int(token.split("_")[1])
+
+
+def test_a_token_revoked_elsewhere_is_refused_once_the_cache_expires(cached: Cached) -> None:
+    token = create_token(cached.store, "admin", name="cli-revoked")
+    assert cached.get(token) == 200
+    revoke_token(cached.store, _id(token))  # as another API process would
+    cached.ticks.now += 4.9
+    assert cached.get(token) == 200  # within token_cache_seconds: the documented grace
+    cached.ticks.now += 0.1
+    assert cached.get(token) == 401
+
+
+def test_a_token_revoked_through_this_process_is_refused_at_once(cached: Cached) -> None:
+    admin, victim = create_token(cached.store, "admin", name="root"), create_token(cached.store, "admin", name="v")
+    assert cached.get(victim) == 200
+    deleted = cached.client.delete(f"/tokens/{_id(victim)}", headers={"Authorization": f"Bearer {admin}"})
+    assert deleted.status_code == 200
+    assert cached.get(victim) == 401
+
+
+def test_a_cached_token_id_with_another_secret_is_refused(cached: Cached) -> None:
+    token = create_token(cached.store, "admin", name="root")
+    assert cached.get(token) == 200
+    assert cached.get(token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")) == 401
+    assert cached.get(token) == 200
+
+
+def test_last_use_is_still_recorded_every_minute_with_the_cache(cached: Cached) -> None:
+    token = create_token(cached.store, "admin", name="root")
+
+    def last_used() -> datetime | None:
+        return next(t.last_used_at for t in list_tokens(cached.store) if t.id == _id(token))
+
+    assert cached.get(token) == 200 and last_used() == T0
+    cached.moment[0] = T0 + timedelta(seconds=30)
+    assert cached.get(token) == 200 and last_used() == T0  # a cache hit, and not due yet
+    cached.moment[0] = T0 + timedelta(minutes=1)
+    assert cached.get(token) == 200 and last_used() == T0 + timedelta(minutes=1)
+
+
+def test_without_the_cache_a_revocation_bites_at_once(db_url: str) -> None:
+    app = create_app(db_url, settings=ApiSettings(token_cache_seconds=0))
+    store = app.state.leadclock.store
+    token = create_token(store, "admin", name="root")
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(app) as client:
+        assert client.get("/tokens", headers=headers).status_code == 200
+        revoke_token(store, _id(token))
+        assert client.get("/tokens", headers=headers).status_code == 401
+
+
+def test_a_verification_that_raced_a_revocation_is_not_kept() -> None:
+    from leadclock.api.auth import Principal
+
+    cache = TokenCache(5, now=Ticks())
+    principal = Principal(7, "x", "admin")
+    generation = cache.generation  # a request reads token 7's row (still valid) ...
+    cache.forget(7)  # ... this process revokes it meanwhile ...
+    cache.put(principal, "h" * 64, T0, generation)  # ... and what the request read is dropped
+    assert cache.get(7, "h" * 64) is None
+    cache.put(principal, "h" * 64, T0, cache.generation)
+    entry = cache.get(7, "h" * 64)
+    assert entry is not None and entry.principal == principal
+    assert cache.get(7, "g" * 64) is None

@@ -44,6 +44,7 @@ import schemathesis
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from psycopg import sql
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import negative_data_rejection, response_schema_conformance
@@ -534,3 +535,21 @@ def test_an_event_type_that_is_a_list_is_refused_not_a_500(api: Api) -> None:
     assert single.status_code == 422 and error_of(single)["field"] == "type"
     batch = api.client.post("/events:batch", json=[event, {**event, "type": {}}], headers=api.headers)
     assert batch.status_code == 200 and [i["field"] for i in batch.json()["items"]] == ["type", "type"]
+
+
+_TEXT = st.text(alphabet=st.sampled_from(["a", "é", "山", "\x00", "\ud800", "\udc00", "."]), max_size=4)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=500, derandomize=True, deadline=None)
+@given(_JSON)
+def test_the_text_fast_path_agrees_with_the_full_walk(value: Any) -> None:
+    # text_problem answers "nothing wrong" from a walk that builds no paths; it must say so
+    # exactly when the full walk (the one naming where the problem is) finds nothing.
+    from leadclock.api.context import _clean, _first_problem
+
+    assert _clean(value) == (_first_problem(value, "") is None)

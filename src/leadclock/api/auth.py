@@ -1,8 +1,10 @@
 """Bearer tokens, roles and what each role may see.
 
-Tokens look like `lc_<id>_<secret>`; the store keeps sha256(secret) only. A request goes through,
-in this order: authenticate (401), rate limit (429), authorise the route (403), then scope the
-data (a lead outside the caller's scope is "not found", so its existence does not leak).
+Tokens look like `lc_<id>_<secret>`; the store keeps sha256(secret) only, and an API process keeps
+a verified token a few seconds (`tokencache.py` says how soon a revocation bites). A request goes
+through, in this order: authenticate (401), rate limit (429), authorise the route (403), then
+scope the data (a lead outside the caller's scope is "not found", so its existence does not
+leak).
 
 Roles (DESIGN: API auth):
 - admin: everything, including tokens;
@@ -21,9 +23,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 
 from leadclock.api.errors import ApiError
+from leadclock.api.tokencache import TokenCache
 from leadclock.store import Store
 from leadclock.store.token_models import TOKEN_ROLES, ApiToken
 
@@ -153,8 +156,9 @@ def _unauthorized(message: str) -> ApiError:
                     headers={"WWW-Authenticate": 'Bearer realm="leadclock"'})
 
 
-def authenticate(store: Store, header: str | None, now: datetime) -> Principal:
-    """The principal behind an `Authorization: Bearer lc_<id>_<secret>` header, or a 401."""
+def parse_bearer(header: str | None) -> tuple[int, str]:
+    """(token id, sha256 of its secret) from an `Authorization: Bearer lc_<id>_<secret>` header,
+    or a 401. No I/O."""
     if not header:
         raise _unauthorized("missing Authorization header (Bearer token)")
     scheme, _, credentials = header.strip().partition(" ")
@@ -164,19 +168,59 @@ def authenticate(store: Store, header: str | None, now: datetime) -> Principal:
     ident, _, secret = rest.partition("_")
     if prefix != PREFIX or not ident.isdigit() or not secret or len(ident) > 18:
         raise _unauthorized("malformed token (expected lc_<id>_<secret>)")
+    return int(ident), hash_secret(secret)
+
+
+def _use_due(last_used_at: datetime | None, now: datetime) -> bool:
+    return last_used_at is None or now - last_used_at >= LAST_USED_PRECISION
+
+
+def cached_principal(cache: TokenCache, credentials: tuple[int, str], now: datetime) -> Principal | None:
+    """The caller as `cache` knows it, without I/O; None when the database must be asked (not
+    cached, expired, another secret, or its last_used_at is due for a write)."""
+    entry = cache.get(*credentials)
+    if entry is None or _use_due(entry.last_used_at, now):
+        return None
+    return entry.principal
+
+
+# Built once: it has one parameter, and building a statement costs more CPU than the lookup.
+_BY_ID = select(_tokens).where(_tokens.c.id == bindparam("token_id"))
+
+
+def verify(store: Store, credentials: tuple[int, str], now: datetime, cache: TokenCache | None = None) -> Principal:
+    """The principal behind `credentials` as the database says, or a 401; kept in `cache`."""
+    token_id, digest = credentials
+    generation = cache.generation if cache is not None else 0
     with store._read() as connection:
-        row = connection.execute(select(_tokens).where(_tokens.c.id == int(ident))).first()
+        row = connection.execute(_BY_ID, {"token_id": token_id}).first()
     # Compare the hashes in constant time, and answer the same for "no such id" and "wrong
     # secret", so the response tells an attacker nothing about which ids exist.
     expected = row.token_hash if row is not None else "0" * 64
-    if not hmac.compare_digest(expected, hash_secret(secret)) or row is None:
+    if not hmac.compare_digest(expected, digest) or row is None:
         raise _unauthorized("invalid token")
     if row.revoked_at is not None:
         raise _unauthorized("token revoked")
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION:
+    last_used_at = row.last_used_at
+    if _use_due(last_used_at, now):
         with store._write() as connection:
             connection.execute(update(_tokens).where(_tokens.c.id == row.id).values(last_used_at=now))
-    return Principal(row.id, row.name, row.role, row.team, row.rep)
+        last_used_at = now
+    principal = Principal(row.id, row.name, row.role, row.team, row.rep)
+    if cache is not None:
+        cache.put(principal, row.token_hash, last_used_at, generation)
+    return principal
+
+
+def authenticate(store: Store, header: str | None, now: datetime, cache: TokenCache | None = None) -> Principal:
+    """The principal behind an `Authorization: Bearer lc_<id>_<secret>` header, or a 401. With a
+    `cache`, a token verified within its ttl is not read again (see `tokencache.py`)."""
+    credentials = parse_bearer(header)
+    if cache is not None:
+        principal = cached_principal(cache, credentials, now)
+        if principal is not None:
+            return principal
+    return verify(store, credentials, now, cache)
 
 
 def authorize(principal: Principal, permission: str) -> None:
@@ -185,6 +229,6 @@ def authorize(principal: Principal, permission: str) -> None:
 
 
 __all__ = [
-    "HUMAN", "PERMISSIONS", "Principal", "TokenInfo", "authenticate", "authorize", "create_token",
-    "hash_secret", "list_tokens", "revoke_token",
+    "HUMAN", "PERMISSIONS", "Principal", "TokenInfo", "authenticate", "authorize", "cached_principal",
+    "create_token", "hash_secret", "list_tokens", "parse_bearer", "revoke_token", "verify",
 ]

@@ -164,6 +164,12 @@ def text_problem(value: Any, path: str = "") -> tuple[str, str] | None:
     """The first string (key or value) a database could not store as text: a NUL character
     (PostgreSQL refuses it) or a lone surrogate (not encodable as UTF-8). Iterative, so a deeply
     nested document cannot exhaust the stack."""
+    if _clean(value):
+        return None  # the common case, found without building a path for every value
+    return _first_problem(value, path)
+
+
+def _first_problem(value: Any, path: str) -> tuple[str, str] | None:
     stack: list[tuple[Any, str]] = [(value, path)]
     while stack:
         item, where = stack.pop()
@@ -181,6 +187,44 @@ def text_problem(value: Any, path: str = "") -> tuple[str, str] | None:
         elif isinstance(item, list):
             stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
     return None
+
+
+def _clean(value: Any) -> bool:
+    """True when no key or string in `value` needs a look from `text_problem`'s full walk. Runs
+    on every event of every batch, so it only walks exact JSON types (anything else, e.g. a
+    non-string key, says False and lets the full walk decide) and pushes only containers."""
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            for key, child in item.items():
+                if type(key) is not str or not _text_ok(key):
+                    return False
+                child_kind = type(child)
+                if child_kind is str:
+                    if not _text_ok(child):
+                        return False
+                elif child_kind is dict or child_kind is list:
+                    stack.append(child)
+                elif isinstance(child, str | dict | list):
+                    return False
+        elif kind is list:
+            stack.extend(item)
+        elif kind is str:
+            if not _text_ok(item):
+                return False
+        elif isinstance(item, str | dict | list):
+            return False
+    return True
+
+
+def _text_ok(text: str) -> bool:
+    # isascii() reads a flag of the string: only non-ASCII text can hold a lone surrogate, so
+    # ASCII text (nearly all of it) is spared the UTF-8 encode.
+    if text.isascii():
+        return "\x00" not in text
+    return _bad_text(text) is None
 
 
 def _bad_text(text: str) -> str | None:

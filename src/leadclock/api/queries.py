@@ -280,9 +280,7 @@ def active_policy(store: Store) -> PolicyVersion | None:
     return None if version is None else store.policy_version(version)
 
 
-def active_version(store: Store) -> str | None:
-    """`active_policy`'s version only: one statement (two indexed single-row subqueries), no
-    policy document. It runs on every live request, so it is one round trip, not two."""
+def _active_version_statement() -> Select[Any]:
     activation = (
         select(_audit.c.at, _audit.c.detail).where(_audit.c.action == POLICY_ACTIVATED)
         .order_by(_audit.c.at.desc(), _audit.c.id.desc()).limit(1).subquery()
@@ -291,11 +289,22 @@ def active_version(store: Store) -> str | None:
         select(_policies.c.version, _policies.c.created_at)
         .order_by(_policies.c.created_at.desc(), _policies.c.version.desc()).limit(1).subquery()
     )
-    statement = select(newest.c.version, newest.c.created_at, activation.c.at, activation.c.detail).select_from(
+    return select(newest.c.version, newest.c.created_at, activation.c.at, activation.c.detail).select_from(
         newest.outerjoin(activation, true())
     )
+
+
+# Built once: constructing it (two subqueries, their column proxies) cost more CPU than running it,
+# and it has no parameters. SQLAlchemy statements are immutable, so sharing one across threads is
+# safe; its compiled form comes from the engine's cache.
+_ACTIVE_VERSION = _active_version_statement()
+
+
+def active_version(store: Store) -> str | None:
+    """`active_policy`'s version only: one statement (two indexed single-row subqueries), no
+    policy document. It runs on every live request, so it is one round trip, not two."""
     with store._read() as connection:
-        row = connection.execute(statement).first()
+        row = connection.execute(_ACTIVE_VERSION).first()
     if row is None:
         return None
     version = str(row.version)

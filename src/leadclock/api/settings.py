@@ -38,6 +38,10 @@ class ApiSettings(BaseModel):
     # requests at once, refilled at `rate_limit_per_second`. In memory, so per process.
     rate_limit_per_second: float = Field(default=20.0, gt=0)
     rate_limit_burst: int = Field(default=100, gt=0)
+    # A verified token is trusted this many seconds without reading its row again; a revocation
+    # made through another process (another API process, a script) takes up to this long to bite,
+    # one made through this process bites at once. 0: read the row on every request.
+    token_cache_seconds: float = Field(default=5.0, ge=0)
 
     # HubSpot v3 signatures cover the URL HubSpot called; behind a proxy the process sees another
     # one, so the public base URL (scheme://host[:port]) can be given.
@@ -70,6 +74,7 @@ class ApiSettings(BaseModel):
             "max_batch_body_bytes": "LEADCLOCK_API_MAX_BATCH_BODY_BYTES",
             "rate_limit_per_second": "LEADCLOCK_API_RATE_LIMIT_PER_SECOND",
             "rate_limit_burst": "LEADCLOCK_API_RATE_LIMIT_BURST",
+            "token_cache_seconds": "LEADCLOCK_API_TOKEN_CACHE_SECONDS",
             "hubspot_client_secret": "LEADCLOCK_HUBSPOT_CLIENT_SECRET",
             "hubspot_public_url": "LEADCLOCK_HUBSPOT_PUBLIC_URL",
             "hubspot_default_source": "LEADCLOCK_HUBSPOT_DEFAULT_SOURCE",

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from leadclock.api import queries
 from leadclock.api.auth import Principal, authorize
-from leadclock.api.context import AppContext, current_principal, get_context, require
+from leadclock.api.context import AppContext, authenticated, get_context, require
 from leadclock.api.errors import ApiError, not_found
 from leadclock.api.serialize import instant
 from leadclock.notify import list_dead, next_due, requeue
@@ -146,7 +146,7 @@ def registry_for(context: AppContext) -> CollectorRegistry:
             response_class=Response)
 def metrics(request: Request, context: Annotated[AppContext, Depends(get_context)]) -> Response:
     if not context.settings.metrics_public:
-        authorize(current_principal(request, context), "metrics:read")
+        authorize(authenticated(request, context), "metrics:read")
     registry: CollectorRegistry = request.app.state.metrics_registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -69,7 +69,9 @@ def delete_token(
     context: Annotated[AppContext, Depends(get_context)],
 ) -> dict[str, Any]:
     now = context.now()
-    if not revoke_token(context.store, token_id, now=now):
+    revoked = revoke_token(context.store, token_id, now=now)
+    context.tokens.forget(token_id)  # refused from the next request on, not after the cache's ttl
+    if not revoked:
         if not any(t.id == token_id for t in list_tokens(context.store)):
             raise not_found("token", token_id, field="token_id")
     else:
