@@ -284,3 +284,49 @@ def test_a_lead_stamped_ahead_of_our_clock_is_routed_when_its_time_comes(store: 
     lead = store.lead("L-F")
     assert lead is not None and lead.owner == "sato"
     assert next(c for c in lead.clocks if c.stage == "assignment").outcome == "met"
+
+
+# --------------------------------------------------------------------------- waking the worker
+
+
+def test_a_notification_wakes_only_a_sleeper_it_is_news_to() -> None:
+    from leadclock.service.waiting import wakes
+
+    assert wakes("100.0", None) and wakes("", 100.0) and wakes("not a time", 100.0)
+    assert wakes("99.5", 100.0)  # due before the sleeper's own wake-up: news
+    assert not wakes("100.0", 100.0) and not wakes("3000.25", 100.0)
+
+
+def test_a_far_wakeup_lets_the_worker_sleep_a_near_one_wakes_it(postgres_schema_url: str) -> None:
+    """PostgreSQL: set_wakeups notifies with the soonest instant it stored; the waiter sleeping
+    until `until` ignores a notification due later and returns on one due sooner."""
+    from leadclock.service.waiting import Waiter
+    from leadclock.store.worker_store import WAKE_CHANNEL
+
+    store = Store(postgres_schema_url)
+    store.upgrade()
+    waiter = Waiter(store, WAKE_CHANNEL)
+    stop = threading.Event()
+    now = datetime.now(UTC)
+    until = (now + timedelta(seconds=60)).timestamp()
+    try:
+        waiter._listen()  # listening before anything is sent, as the worker is while it sleeps
+
+        def notify_later(key: str, due: datetime) -> None:
+            time.sleep(0.3)
+            with store.transaction():
+                set_wakeups(store, {key: due}, now)
+
+        def slept(due: datetime) -> float:
+            sender = threading.Thread(target=notify_later, args=(f"L-{due.timestamp()}", due))
+            began = time.monotonic()
+            sender.start()
+            waiter.wait(2.0, stop, until)
+            sender.join()
+            return time.monotonic() - began
+
+        assert slept(now + timedelta(days=30)) >= 1.9  # not news: slept the whole 2 s
+        assert slept(now + timedelta(seconds=5)) < 1.5  # sooner than its own wake-up: woke
+    finally:
+        waiter.close()
+        store.close()

@@ -5,6 +5,11 @@ message was enqueued). Both are sent inside the writing transaction, so PostgreS
 at commit, never for work that rolled back. In one process (SQLite, `leadclock serve`) the writer
 sets a `threading.Event` instead. `seconds` bounds every sleep, so a lost notification costs at
 most that long.
+
+A notification may carry a payload: the earliest instant its writer made due, as POSIX seconds.
+A sleeper that will wake by then anyway (`until`) keeps sleeping, so the stream of new leads with
+far deadlines does not wake the worker for nothing on every ingest. A notification without a
+readable payload always wakes.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ class Waiter:
         self.event = event or threading.Event()
         self._listener: Any = None
 
-    def wait(self, seconds: float, stop: threading.Event) -> None:
+    def wait(self, seconds: float, stop: threading.Event, until: float | None = None) -> None:
+        """Sleep up to `seconds`; `until` is the instant (POSIX seconds, in the writers' clock)
+        this sleeper wakes at anyway, so notifications due no earlier are let pass."""
         if seconds <= 0 or stop.is_set():
             return
         if self.store.dialect == "postgresql" and not self.event.is_set():
@@ -39,7 +46,8 @@ class Waiter:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         break
-                    if any(True for _ in listener.notifies(timeout=min(left, 0.1), stop_after=1)):
+                    notes = listener.notifies(timeout=min(left, 0.1), stop_after=1)
+                    if any(wakes(note.payload, until) for note in notes):
                         break
                 self.event.clear()
                 return
@@ -65,4 +73,15 @@ class Waiter:
             self._listener = None
 
 
-__all__ = ["Waiter"]
+def wakes(payload: str, until: float | None) -> bool:
+    """Whether a notification with `payload` is news to a sleeper that wakes at `until`."""
+    if until is None:
+        return True
+    try:
+        due = float(payload)
+    except ValueError:
+        return True  # no instant given (or not ours to read): wake and look
+    return due < until
+
+
+__all__ = ["Waiter", "wakes"]

@@ -166,20 +166,24 @@ class Worker:
         self.background_watch = True
         beat(self.store, self.name, self.clock(), 0.0, 0)
         while not stop.is_set():
+            until: float | None = None
             try:
                 self.run_once()
-                delay = self.sleep_for(self.clock())
+                now = self.clock()
+                delay = self.sleep_for(now)
+                # A wake-up moved to no earlier than this need not wake us (waiting.wakes).
+                until = now.timestamp() + delay
             except Exception:
                 # The database may be restarting: keep going, try again shortly.
                 log.exception("worker %s: round failed", self.name)
                 self.waiter.close()
                 delay = 1.0
             if delay > 0:
-                self._wait(delay, stop)
+                self._wait(delay, stop, until)
         self.waiter.close()
 
-    def _wait(self, seconds: float, stop: threading.Event) -> None:
-        self.waiter.wait(seconds, stop)
+    def _wait(self, seconds: float, stop: threading.Event, until: float | None = None) -> None:
+        self.waiter.wait(seconds, stop, until)
 
 
 __all__ = ["AuditReport", "Worker", "audit"]

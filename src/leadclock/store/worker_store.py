@@ -39,8 +39,11 @@ def set_wakeups(store: Store, due: Mapping[str, datetime | None], now: datetime)
             store._upsert_many(connection, _wakeups, "key",
                                [{"key": k, "due_at": at, "updated_at": now} for k, at in sorted(keep.items())])
         if store.dialect == "postgresql" and keep:
-            # Wake sleeping workers (delivered at commit; nothing if the transaction rolls back).
-            connection.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
+            # Wake sleeping workers (delivered at commit; nothing if the transaction rolls back),
+            # saying how soon: a worker that wakes earlier anyway sleeps on (service.waiting).
+            soonest = min(keep.values()).timestamp()
+            connection.execute(text("SELECT pg_notify(:channel, :due)"),
+                               {"channel": WAKE_CHANNEL, "due": f"{soonest:.6f}"})
 
 
 def claim_due(store: Store, now: datetime, limit: int) -> list[tuple[str, datetime]]:
