@@ -497,6 +497,21 @@ class Profiler:
 # --------------------------------------------------------------------------- database
 
 
+def group_sizes(ports: list[int], token: str) -> tuple[int, int]:
+    """(ingest transactions, deliveries) summed over the API processes' /metrics."""
+    transactions = deliveries = 0
+    for port in ports:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            for line in answer.read().decode().splitlines():
+                name, _, value = line.partition(" ")
+                if name == "leadclock_ingest_transactions_total":
+                    transactions += int(float(value))
+                elif name == "leadclock_ingest_deliveries_total":
+                    deliveries += int(float(value))
+    return transactions, deliveries
+
+
 def db_url(admin_url: str, name: str, driver: str = "postgresql+psycopg") -> str:
     from sqlalchemy.engine import make_url
 
@@ -1024,6 +1039,10 @@ def main() -> int:
             result = measured(db, api_ports, "activity", activities)
             single_activity.append(result)
             print("  " + describe(result, f"run {run + 1} activity (on those leads)"))
+
+        grouped = group_sizes(api_ports, token)
+        print(f"  group commit so far (all phases, every API process): {grouped[1]:,} requests in {grouped[0]:,} "
+              f"transactions, {grouped[1] / max(1, grouped[0]):.1f} per transaction")
 
         # ---------------------------------------------------------------- 4. breach latency
         pace = n_far / setup_seconds if n_far and setup_seconds else 200.0

@@ -53,6 +53,7 @@ class AppContext:
     counters: Counter[tuple[str, str]] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
     live: Live = field(init=False)
+    policy_seen: bool = False  # a policy is stored (they are never deleted): ingest may proceed
     # Verified tokens, for `settings.token_cache_seconds` (see tokencache.py).
     tokens: TokenCache = field(init=False)
     # Concurrent POST /events share one ingest transaction (group commit, service.grouping).

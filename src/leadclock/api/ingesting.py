@@ -23,7 +23,6 @@ from leadclock.api.context import AppContext, text_problem
 from leadclock.api.errors import ApiError
 from leadclock.engine.events import Event, EventError, parse_event
 from leadclock.engine.state import Effect, LeadState
-from leadclock.policy import Policy
 
 Status = Literal["accepted", "duplicate", "rejected", "ignored"]
 
@@ -99,12 +98,15 @@ def parse_item(raw: Any) -> Event:
     return event
 
 
-def require_policy(context: AppContext) -> Policy:
+def require_policy(context: AppContext) -> None:
+    """409 until a policy is stored. Stored policies are never deleted, so once one is seen this
+    costs nothing more (the ingest itself reads which one is active, once per transaction)."""
+    if context.policy_seen:
+        return
     active = queries.active_version(context.store)
-    policy = None if active is None else context.policy(active)
-    if policy is None:
+    if active is None or context.policy(active) is None:
         raise ApiError(409, "no_policy", "no policy uploaded yet: POST /policies first")
-    return policy
+    context.policy_seen = True
 
 
 def ingest(context: AppContext, raws: list[tuple[int, Any]], actor: str) -> Outcome:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from leadclock.engine.events import Event
@@ -49,7 +49,6 @@ class GroupStats:
     deliveries: int = 0
     retried_alone: int = 0
     largest: int = 0  # deliveries in the largest shared transaction
-    sizes: list[int] = field(default_factory=list, repr=False)
 
 
 class IngestGroups:

@@ -98,6 +98,12 @@ class _StoreCollector(Collector):
             webhooks.add_metric([source], counters.get(("webhooks", source), 0))
         yield api_events
         yield webhooks
+        grouped = context.ingests.stats  # group commit (service.grouping), this process
+        yield CounterMetricFamily("leadclock_ingest_transactions", "Ingest transactions run by this process.",
+                                  value=grouped.transactions)
+        yield CounterMetricFamily("leadclock_ingest_deliveries",
+                                  "Deliveries (requests) ingested by this process; over transactions, the mean "
+                                  "group size.", value=grouped.deliveries)
         yield GaugeMetricFamily("leadclock_leads", "Leads in the store.", value=numbers["leads"])
         clocks = GaugeMetricFamily("leadclock_clocks_open", "Open SLA clocks, by stage.", labels=["stage"])
         for stage, n in sorted(numbers["open_clocks"].items()):
