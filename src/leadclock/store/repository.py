@@ -469,7 +469,8 @@ class Store:
         if self.dialect == "postgresql" and len(rows) > COPY_FROM:
             quote = connection.dialect.identifier_preparer.quote
             insert = self._staged(connection, table, rows)
-            result = connection.exec_driver_sql(f"{insert} ON CONFLICT ({quote(key)}) DO NOTHING RETURNING {quote(key)}")
+            result = connection.exec_driver_sql(
+                f"{insert} ON CONFLICT ({quote(key)}) DO NOTHING RETURNING {quote(key)}")
             return {row[0] for row in result}
         statement = self._insert_ignoring(table, key)
         stored: set[str] = set()
@@ -490,9 +491,11 @@ class Store:
             connection.exec_driver_sql(f"{insert} ON CONFLICT ({quote(key)}) DO UPDATE SET {assign}")
             return
         columns = tuple(rows[0])
-        connection.execute(self._cached(f"upsert:{table.name}:{key}:{columns}", lambda: self._upsert(table, key, columns)), rows)
+        statement = self._cached(f"upsert:{table.name}:{key}:{columns}", lambda: self._upsert(table, key, columns))
+        connection.execute(statement, rows)
 
     def _upsert(self, table: Table, key: str, columns: Sequence[str]) -> Insert:
+        # `columns` other than the key take the inserted row's values on a conflict.
         statement = self._insert(table)
         return statement.on_conflict_do_update(
             index_elements=[table.c[key]],
@@ -529,8 +532,8 @@ class Store:
 
     def _insert_ignoring(self, table: Table, key: str) -> Insert:
         """INSERT ... ON CONFLICT (key) DO NOTHING RETURNING key, for executemany."""
-        return self._cached(f"insert-new:{table.name}", lambda: self._insert(table).on_conflict_do_nothing(
-            index_elements=[table.c[key]]).returning(table.c[key]))
+        return self._cached(f"insert-new:{table.name}:{key}", lambda: (
+            self._insert(table).on_conflict_do_nothing(index_elements=[table.c[key]]).returning(table.c[key])))
 
     # ------------------------------------------------------------------ schema
 
