@@ -125,22 +125,25 @@ def ingest(context: AppContext, raws: list[tuple[int, Any]], actor: str) -> Outc
             continue
         parsed.append((index, event))
 
-    done = context.ingests.submit([event for _, event in parsed], context.now, actor)
-    rejected = {error.line: error for error in done.errors}
-    stored = {event.id for event in done.stored}
-    taken: set[str] = set()
-    for position, (index, event) in enumerate(parsed, start=1):
-        error = rejected.get(position)
-        if error is not None:
-            results[index] = ItemResult(index, event.id, "rejected", event.lead or None, event.type,
-                                        error.field, error.reason)
-        elif event.id in stored and event.id not in taken:
-            taken.add(event.id)
-            results[index] = ItemResult(index, event.id, "accepted", event.lead or None, event.type)
-        else:
-            results[index] = ItemResult(index, event.id, "duplicate", event.lead or None, event.type)
-    outcome = Outcome([results[index] for index, _ in raws], leads=done.settled.leads)
-    outcome.effects = sorted(done.settled.effects, key=lambda e: (e.at, e.lead, e.kind))
+    outcome = Outcome([])
+    if parsed:  # when every item was refused there is nothing to store: no transaction
+        done = context.ingests.submit([event for _, event in parsed], context.now, actor)
+        rejected = {error.line: error for error in done.errors}
+        stored = {event.id for event in done.stored}
+        taken: set[str] = set()
+        for position, (index, event) in enumerate(parsed, start=1):
+            error = rejected.get(position)
+            if error is not None:
+                results[index] = ItemResult(index, event.id, "rejected", event.lead or None, event.type,
+                                            error.field, error.reason)
+            elif event.id in stored and event.id not in taken:
+                taken.add(event.id)
+                results[index] = ItemResult(index, event.id, "accepted", event.lead or None, event.type)
+            else:
+                results[index] = ItemResult(index, event.id, "duplicate", event.lead or None, event.type)
+        outcome.leads = done.settled.leads
+        outcome.effects = sorted(done.settled.effects, key=lambda e: (e.at, e.lead, e.kind))
+    outcome.items = [results[index] for index, _ in raws]
     for status in ("accepted", "duplicate", "rejected"):
         context.count("events", status, outcome.count(status))  # type: ignore[arg-type]
     return outcome
