@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import GetCoreSchemaHandler
@@ -82,15 +83,7 @@ class Duration:
         return float("inf") if value is None else value
 
     def __str__(self) -> str:
-        if self.kind in ("immediate", "same_day"):
-            return self.kind
-        if self.kind == "business_days":
-            return f"{_fmt(self.amount)}bd"
-        for unit in ("w", "d", "h", "m"):
-            size = _UNIT_SECONDS[unit]
-            if self.amount >= size and self.amount % size == 0:
-                return f"{_fmt(self.amount / size)}{unit}"
-        return f"{_fmt(self.amount)}s"
+        return _spelling(self.kind, self.amount)
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> Any:
@@ -103,6 +96,21 @@ class Duration:
         return core_schema.no_info_plain_validator_function(
             validate, serialization=core_schema.plain_serializer_function_ser_schema(str)
         )
+
+
+@lru_cache(maxsize=1024)
+def _spelling(kind: str, amount: float) -> str:
+    # Cached: every started clock writes its targets into its effects (a few per event), and a
+    # policy has only a handful of distinct durations.
+    if kind in ("immediate", "same_day"):
+        return kind
+    if kind == "business_days":
+        return f"{_fmt(amount)}bd"
+    for unit in ("w", "d", "h", "m"):
+        size = _UNIT_SECONDS[unit]
+        if amount >= size and amount % size == 0:
+            return f"{_fmt(amount / size)}{unit}"
+    return f"{_fmt(amount)}s"
 
 
 def _fmt(number: float) -> str:
