@@ -52,7 +52,6 @@ from fastapi import Depends, FastAPI, Request  # noqa: E402
 from fastapi.responses import JSONResponse  # noqa: E402
 from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table, create_engine  # noqa: E402
 from sqlalchemy.dialects.postgresql import insert  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 try:
     from leadclock.api import ApiSettings, create_app, create_token
@@ -61,20 +60,10 @@ except ImportError:  # not installed: use the source tree
     from leadclock.api import ApiSettings, create_app, create_token
 from leadclock.policy import preset_text  # noqa: E402
 
+sys.path.append(str(_HERE))  # after the standard library, so bench/calendar.py shadows nothing
+from service import db_url, recreate_database  # noqa: E402  # the scratch database, as service.py makes it
+
 CASES = ("reject", "invalid", "duplicate", "batch")
-
-
-def db_url(admin_url: str, name: str, driver: str = "postgresql+psycopg") -> str:
-    return make_url(admin_url).set(drivername=driver, database=name).render_as_string(hide_password=False)
-
-
-def recreate_database(admin_url: str, name: str, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(db_url(admin_url, "postgres", "postgresql"), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 # --------------------------------------------------------------------------- the reference app
