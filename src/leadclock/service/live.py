@@ -178,7 +178,9 @@ class Live:
             stored, duplicates = store.append_events(known_leads_only(store, events, errors))
             touched = {e.lead for e in stored if e.lead}
             availability = [e for e in stored if e.type == "rep.availability"]
-            settled = self._settle(touched, now, actor, availability=availability)
+            # A re-delivery (every event already stored) changes nothing: no settle to run.
+            settled = self._settle(touched, now, actor, availability=availability) \
+                if touched or availability else Settled()
         if self.wake is not None and stored:
             self.wake.set()
         if self.outbox_wake is not None and settled.messages:
