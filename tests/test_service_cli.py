@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from leadclock.cli import app
@@ -67,6 +68,32 @@ def test_token_create_prints_a_working_token_and_refuses_bad_scopes(db_url: str)
     assert refused.exit_code == 2 and "needs a team" in refused.output
     unknown = runner.invoke(app, ["token", "create", "--role", "root", "--db", db_url])
     assert unknown.exit_code == 2 and "unknown role" in unknown.output
+
+
+def test_token_list_and_revoke(db_url: str) -> None:
+    from leadclock.api.auth import authenticate
+    from leadclock.api.errors import ApiError
+
+    token = runner.invoke(app, ["token", "create", "--role", "rep", "--rep", "sato", "--db", db_url,
+                                "--name", "sato-phone"]).output.strip()
+    token_id = int(token.split("_")[1])
+    listed = runner.invoke(app, ["token", "list", "--db", db_url])
+    assert listed.exit_code == 0, listed.output
+    line = next(row for row in listed.output.splitlines() if row.startswith(f"{token_id}\t"))
+    assert line.split("\t")[:4] == [str(token_id), "rep", "sato", "sato-phone"]
+    assert line.endswith("active") and "used never" in line and token not in listed.output
+    revoked = runner.invoke(app, ["token", "revoke", str(token_id), "--db", db_url])
+    assert revoked.exit_code == 0 and f"token {token_id} revoked" in revoked.output
+    with Store(db_url) as store, pytest.raises(ApiError):
+        authenticate(store, f"Bearer {token}", datetime.now(UTC))  # no cache here: refused at once
+    listed = runner.invoke(app, ["token", "list", "--db", db_url]).output
+    assert "revoked " in next(row for row in listed.splitlines() if row.startswith(f"{token_id}\t"))
+    again = runner.invoke(app, ["token", "revoke", str(token_id), "--db", db_url])
+    assert again.exit_code == 2 and "no active token" in again.output
+    missing = runner.invoke(app, ["token", "revoke", "99999", "--db", db_url])
+    assert missing.exit_code == 2 and "no active token with id 99999" in missing.output
+    junk = runner.invoke(app, ["token", "revoke", "lc_abc", "--db", db_url])
+    assert junk.exit_code == 2 and "token_id" in junk.output.lower().replace("-", "_")
 
 
 def _free_port() -> int:

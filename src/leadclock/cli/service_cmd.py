@@ -1,4 +1,4 @@
-"""`leadclock serve | worker | db upgrade | token create`: running the live service."""
+"""`leadclock serve | worker | db upgrade | token create | list | revoke`: running the live service."""
 
 from __future__ import annotations
 
@@ -71,6 +71,37 @@ def token_create(
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(2) from None
         typer.echo(token)
+
+
+@token_app.command("list")
+def token_list(db: DbOption = None) -> None:
+    """The tokens: id, role, scope, name, created, last used, revoked (never the secret)."""
+    from leadclock.api.auth import list_tokens
+
+    with Store(database_url(db)) as store:
+        store.upgrade()
+        for token in list_tokens(store):
+            scope = token.team or token.rep or "-"
+            used = token.last_used_at.isoformat(timespec="seconds") if token.last_used_at else "never"
+            state = f"revoked {token.revoked_at.isoformat(timespec='seconds')}" if token.revoked_at else "active"
+            typer.echo(f"{token.id}\t{token.role}\t{scope}\t{token.name or '-'}\t"
+                       f"created {token.created_at.isoformat(timespec='seconds')}\tused {used}\t{state}")
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="the token's id (the number after lc_; see `token list`)")],
+    db: DbOption = None,
+) -> None:
+    """Revoke a token. Running API processes refuse it within `token_cache_seconds` (default 5 s)."""
+    from leadclock.api.auth import revoke_token
+
+    with Store(database_url(db)) as store:
+        store.upgrade()
+        if not revoke_token(store, token_id):
+            typer.echo(f"error: no active token with id {token_id}", err=True)
+            raise typer.Exit(2)
+        typer.echo(f"token {token_id} revoked")
 
 
 def register(app: typer.Typer) -> None:
