@@ -18,11 +18,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from starlette.concurrency import run_in_threadpool
+
 from leadclock.api import queries
 from leadclock.api.context import AppContext, text_problem
 from leadclock.api.errors import ApiError
 from leadclock.engine.events import Event, EventError, parse_event
 from leadclock.engine.state import Effect, LeadState
+from leadclock.service.live import Ingested
 
 Status = Literal["accepted", "duplicate", "rejected", "ignored"]
 
@@ -115,6 +118,23 @@ def ingest(context: AppContext, raws: list[tuple[int, Any]], actor: str) -> Outc
     scheduled in one transaction, which concurrent deliveries may share (group commit,
     `service.grouping`)."""
     require_policy(context)
+    results, parsed = _parse(raws)
+    # When every item was refused there is nothing to store: no transaction.
+    done = context.ingests.submit([e for _, e in parsed], context.now, actor) if parsed else None
+    return _outcome(context, raws, results, parsed, done)
+
+
+async def ingest_async(context: AppContext, raws: list[tuple[int, Any]], actor: str) -> Outcome:
+    """`ingest` for an async route: the request waits for its transaction without holding a
+    thread of the pool (one thread hop less per request)."""
+    if not context.policy_seen:
+        await run_in_threadpool(require_policy, context)  # a database read, until one is seen
+    results, parsed = _parse(raws)
+    done = await context.ingests.submit_async([e for _, e in parsed], context.now, actor) if parsed else None
+    return _outcome(context, raws, results, parsed, done)
+
+
+def _parse(raws: list[tuple[int, Any]]) -> tuple[dict[int, ItemResult], list[tuple[int, Event]]]:
     results: dict[int, ItemResult] = {}
     parsed: list[tuple[int, Event]] = []
     for index, raw in raws:
@@ -124,10 +144,13 @@ def ingest(context: AppContext, raws: list[tuple[int, Any]], actor: str) -> Outc
             results[index] = ItemResult(index, _raw_id(raw), "rejected", field=exc.field, reason=exc.reason)
             continue
         parsed.append((index, event))
+    return results, parsed
 
+
+def _outcome(context: AppContext, raws: list[tuple[int, Any]], results: dict[int, ItemResult],
+             parsed: list[tuple[int, Event]], done: Ingested | None) -> Outcome:
     outcome = Outcome([])
-    if parsed:  # when every item was refused there is nothing to store: no transaction
-        done = context.ingests.submit([event for _, event in parsed], context.now, actor)
+    if done is not None:
         rejected = {error.line: error for error in done.errors}
         stored = {event.id for event in done.stored}
         taken: set[str] = set()
@@ -167,4 +190,4 @@ def batch_answer(outcome: Outcome, extra: list[ItemResult] | None = None) -> dic
     }
 
 
-__all__ = ["EARLIEST", "LATEST", "ItemResult", "Outcome", "batch_answer", "ingest", "parse_item", "require_policy"]
+__all__ = ["EARLIEST", "LATEST", "ItemResult", "Outcome", "batch_answer", "ingest", "ingest_async", "parse_item", "require_policy"]

@@ -2,11 +2,12 @@
 
 Each POST /events costs a transaction of about fourteen statements (locks, the event, the lead,
 its clocks, effects, outbox, wake-ups, audit) however small it is; a batch of a thousand costs
-about twenty-three. So when requests arrive together, the first one to find no transaction
-running leads: it takes every delivery waiting behind it (same actor, up to `max_events`) and
-ingests them as one batch, then hands the lead to the next waiting request. A lone request is
-ingested alone at once, so grouping adds no delay when the service is idle; under load, each
-request waits at most for the transaction in progress and its own.
+about twenty-three. So each API process ingests on one thread of its own: deliveries queue for
+it, and when it is free it takes every delivery waiting (the first one's actor, in arrival order,
+up to `max_events`) and ingests them as one batch. A lone request is ingested at once, so
+grouping adds no delay when the service is idle; under load, each request waits at most for the
+transaction in progress and its own. An async route awaits its answer without holding a thread
+(`submit_async`); sync callers block on it (`submit`).
 
 Every delivery still gets exactly its own answer: its events' positions in the shared batch are
 translated back, and it sees the stored state and the new effects of the leads it touched. If a
@@ -16,6 +17,7 @@ retried alone, so a delivery that cannot be ingested fails only itself.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,12 +28,15 @@ from leadclock.engine.replay import LineError
 from leadclock.service.live import Ingested, Settled
 
 Ingest = Callable[[Sequence[Event], datetime, str], Ingested]
+IDLE_SECONDS = 30.0  # the ingest thread ends after this long without work (a new one starts on demand)
 
 
 @dataclass
 class _Delivery:
     events: list[Event]
     actor: str
+    now: Callable[[], datetime]
+    on_done: Callable[[], None]
     done: bool = False
     result: Ingested | None = None
     error: BaseException | None = None
@@ -52,14 +57,14 @@ class GroupStats:
 
 
 class IngestGroups:
-    """Leader/follower group commit in front of an ingest function (thread-safe)."""
+    """Group commit in front of an ingest function: one ingest thread, any number of callers."""
 
     def __init__(self, ingest: Ingest, max_events: int = 1000) -> None:
         self._ingest = ingest
         self.max_events = max_events
         self._cond = threading.Condition()
         self._waiting: list[_Delivery] = []
-        self._leading = False
+        self._thread: threading.Thread | None = None
         self.stats = GroupStats()
 
     def waiting(self) -> int:
@@ -70,67 +75,90 @@ class IngestGroups:
     def submit(self, events: Sequence[Event], now: Callable[[], datetime], actor: str) -> Ingested:
         """Ingest `events` (in one transaction, possibly shared with other deliveries) as of
         `now()` read when the transaction starts; the answer is this delivery's alone."""
-        mine = _Delivery(list(events), actor)
-        with self._cond:
-            self._waiting.append(mine)
-            while self._leading and not mine.done:
-                self._cond.wait()
-            if mine.done:
-                return mine.answer()
-            self._leading = True
-            group = self._take(mine)
-        try:
-            self._run(group, now)
-        except BaseException as error:  # every delivery must get an answer, even from a bug
-            for delivery in group:
-                if not delivery.done:
-                    delivery.error, delivery.done = error, True
-        finally:
-            with self._cond:
-                self._leading = False
-                self._cond.notify_all()  # the answered return; the first other waiting leads
+        finished = threading.Event()
+        mine = _Delivery(list(events), actor, now, finished.set)
+        self._enqueue(mine)
+        finished.wait()
         return mine.answer()
 
-    def _take(self, leader: _Delivery) -> list[_Delivery]:
-        """The waiting deliveries of the leader's actor that fit, in arrival order, the leader's
-        own always among them. Called with the condition held."""
-        room = self.max_events - len(leader.events)
-        group = []
-        for delivery in self._waiting:
-            if delivery is leader:
-                group.append(delivery)
-            elif delivery.actor == leader.actor and len(delivery.events) <= room:
+    async def submit_async(self, events: Sequence[Event], now: Callable[[], datetime], actor: str) -> Ingested:
+        """`submit` for the event loop: waits for the answer without holding a thread."""
+        loop = asyncio.get_running_loop()
+        finished: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(lambda: finished.done() or finished.set_result(None))
+
+        mine = _Delivery(list(events), actor, now, wake)
+        self._enqueue(mine)
+        await asyncio.shield(finished)  # a cancelled request must not cancel the shared answer
+        return mine.answer()
+
+    def _enqueue(self, delivery: _Delivery) -> None:
+        with self._cond:
+            self._waiting.append(delivery)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="leadclock-ingest", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _serve(self) -> None:
+        while True:
+            with self._cond:
+                if not self._waiting:
+                    self._cond.wait(IDLE_SECONDS)
+                if not self._waiting:
+                    self._thread = None  # under the lock: the next delivery starts a new thread
+                    return
+                group = self._take()
+            try:
+                self._run(group)
+            except BaseException as error:  # every delivery must get an answer, even from a bug
+                for delivery in group:
+                    if not delivery.done:
+                        delivery.error, delivery.done = error, True
+            for delivery in group:
+                delivery.on_done()
+
+    def _take(self) -> list[_Delivery]:
+        """The first waiting delivery and, in arrival order, the others of its actor that fit.
+        Called with the condition held."""
+        first = self._waiting[0]
+        room = self.max_events - len(first.events)
+        group = [first]
+        for delivery in self._waiting[1:]:
+            if delivery.actor == first.actor and len(delivery.events) <= room:
                 group.append(delivery)
                 room -= len(delivery.events)
         taken = {id(d) for d in group}
         self._waiting = [d for d in self._waiting if id(d) not in taken]
         return group
 
-    def _run(self, group: list[_Delivery], now: Callable[[], datetime]) -> None:
+    def _run(self, group: list[_Delivery]) -> None:
         stats = self.stats
         stats.transactions += 1
         stats.deliveries += len(group)
         stats.largest = max(stats.largest, len(group))
         if len(group) == 1:
-            self._alone(group[0], now)
+            self._alone(group[0])
             return
         combined = [event for delivery in group for event in delivery.events]
         try:
-            shared = self._ingest(combined, now(), group[0].actor)
+            shared = self._ingest(combined, group[0].now(), group[0].actor)
         except Exception:
             # Nothing of the shared transaction is stored; each delivery alone fails only itself.
             stats.retried_alone += len(group)
             for delivery in group:
-                self._alone(delivery, now)
+                self._alone(delivery)
             return
         for delivery, answer in zip(group, split(shared, [d.events for d in group]), strict=True):
             delivery.result = answer
             delivery.done = True
 
-    def _alone(self, delivery: _Delivery, now: Callable[[], datetime]) -> None:
+    def _alone(self, delivery: _Delivery) -> None:
         try:
-            delivery.result = self._ingest(delivery.events, now(), delivery.actor)
-        except BaseException as error:  # handed to the request's own thread, which raises it
+            delivery.result = self._ingest(delivery.events, delivery.now(), delivery.actor)
+        except BaseException as error:  # handed to the caller, which raises it
             delivery.error = error
         delivery.done = True
 

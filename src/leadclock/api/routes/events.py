@@ -11,7 +11,7 @@ from leadclock.api import serialize
 from leadclock.api.auth import Principal
 from leadclock.api.context import AppContext, decode_json, get_context, require
 from leadclock.api.errors import ApiError
-from leadclock.api.ingesting import batch_answer, ingest
+from leadclock.api.ingesting import batch_answer, ingest, ingest_async
 from leadclock.engine.events import LEAD_OPTIONAL, json_schema
 
 router = APIRouter(tags=["events"])
@@ -67,15 +67,17 @@ async def _body(request: Request) -> Any:
 
 @router.post("/events", openapi_extra=_EVENT_DOC, status_code=201,
              summary="Ingest one event (idempotent by id); returns its effects")
-def post_event(
+async def post_event(
     principal: Annotated[Principal, Depends(require("events:write"))],
     raw: Annotated[Any, Depends(_body)],
     context: Annotated[AppContext, Depends(get_context)],
 ) -> JSONResponse:
+    # Async: one event's checks are cheap, and the request awaits its (possibly shared)
+    # transaction on the process's ingest thread instead of holding a thread of the pool.
     if isinstance(raw, list):
         raise ApiError(422, "invalid_event", "(event): one event object expected; send lists to /events:batch",
                        field="(event)")
-    outcome = ingest(context, [(0, raw)], principal.actor)
+    outcome = await ingest_async(context, [(0, raw)], principal.actor)
     item = outcome.items[0]
     if item.status == "rejected":
         raise ApiError(422, "invalid_event", f"{item.field}: {item.reason}", field=item.field,
