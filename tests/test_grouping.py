@@ -211,3 +211,72 @@ def test_concurrent_posts_each_get_their_assignment(concurrent_api: Any) -> None
     # Round robin over two reps, however the deliveries were grouped: an even split.
     owners = [r.json()["assignment"]["owner"] for r in answers.values()]
     assert owners.count("sato") == owners.count("yamada") == 24
+
+
+def test_async_callers_share_transactions_and_a_closed_loop_stops_nothing(store: Store) -> None:
+    """submit_async: awaited from an event loop without a thread each; grouped like the others.
+    A caller whose loop is gone by the time its answer is ready (a server stopping) does not
+    stop the ingest thread: the next delivery is still served."""
+    import asyncio
+
+    gated = Gated(live_store(store))
+    groups = IngestGroups(gated)
+    held = threading.Thread(target=groups.submit,
+                            args=([ev("lead.created", T0, "L-0", source="demo_request")], lambda: NOW, "api"))
+    held.start()
+    assert gated.entered.wait(30)
+    leads = [f"A-{i}" for i in range(3)]
+
+    async def three() -> list[Ingested]:
+        tasks = [asyncio.ensure_future(groups.submit_async([ev("lead.created", T0, lead, source="demo_request")],
+                                                           lambda: NOW, "api")) for lead in leads]
+        while groups.waiting() < 3:
+            await asyncio.sleep(0.005)
+        gated.gate.set()
+        return list(await asyncio.gather(*tasks))
+
+    answers = asyncio.run(three())
+    held.join(30)
+    assert [sorted(a.settled.leads) for a in answers] == [[lead] for lead in leads]
+    assert gated.calls[1] == [e for a in answers for e in (x.id for x in a.stored)]  # one shared transaction
+
+    async def abandon() -> None:
+        # Queued behind a held transaction, then the loop ends before the answer comes.
+        gated.gate.clear()
+        gated.calls.clear()
+        gated.entered.clear()
+        abandoned = asyncio.ensure_future(groups.submit_async(
+            [ev("lead.created", T0, "Z-1", source="demo_request")], lambda: NOW, "api"))
+        await asyncio.sleep(0.05)
+        assert not abandoned.done()  # still waiting when its loop goes away
+
+    asyncio.run(abandon())
+    assert gated.entered.wait(30)  # the abandoned delivery is being ingested
+    serving = groups._thread
+    gated.gate.set()
+    while groups.waiting() or gated.calls == []:
+        time.sleep(0.01)
+    time.sleep(0.1)  # the abandoned answer is being handed to the closed loop
+    later: list[Ingested] = []
+    worker = threading.Thread(target=lambda: later.append(
+        groups.submit([ev("lead.created", T0, "Z-2", source="demo_request")], lambda: NOW, "api")))
+    worker.start()
+    worker.join(30)
+    assert later and [e.lead for e in later[0].stored] == ["Z-2"]
+    assert groups._thread is serving and serving is not None and serving.is_alive()  # it survived
+    assert store.lead("Z-1") is not None  # stored all the same: a client's retry finds a duplicate
+
+
+def test_the_ingest_thread_ends_when_idle_and_comes_back(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from leadclock.service import grouping
+
+    monkeypatch.setattr(grouping, "IDLE_SECONDS", 0.05)
+    live = live_store(store)
+    groups = IngestGroups(live.ingest)
+    first = groups.submit([ev("lead.created", T0, "I-1", source="demo_request")], lambda: NOW, "api")
+    deadline = time.monotonic() + 10
+    while groups._thread is not None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    second = groups.submit([ev("lead.created", T0, "I-2", source="demo_request")], lambda: NOW, "api")
+    assert [e.lead for e in first.stored + second.stored] == ["I-1", "I-2"]

@@ -18,6 +18,7 @@ retried alone, so a delivery that cannot be ingested fails only itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ class IngestGroups:
     def _enqueue(self, delivery: _Delivery) -> None:
         with self._cond:
             self._waiting.append(delivery)
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():  # (a dead one: never wait on it)
                 self._thread = threading.Thread(target=self._serve, name="leadclock-ingest", daemon=True)
                 self._thread.start()
             self._cond.notify()
@@ -118,7 +119,9 @@ class IngestGroups:
                     if not delivery.done:
                         delivery.error, delivery.done = error, True
             for delivery in group:
-                delivery.on_done()
+                # RuntimeError: the caller's event loop has closed (server stopping); no one waits.
+                with contextlib.suppress(RuntimeError):
+                    delivery.on_done()
 
     def _take(self) -> list[_Delivery]:
         """The first waiting delivery and, in arrival order, the others of its actor that fit.
