@@ -400,15 +400,15 @@ class Live:
         last_assigned: dict[str, datetime | None] = {}
         future: dict[str, datetime] = {}
         for event in events:
-            if event.lead in continued:
-                if event.type == "lead.assigned":
-                    previous = last_assigned.get(event.lead)
-                    last_assigned[event.lead] = event.at if previous is None else max(previous, event.at)
-                if event.id in added_ids:
-                    by_version.setdefault(policy_of[event.lead].version, []).append(event)
-                continue
             if event.at > now:
                 future.setdefault(event.lead, event.at)  # events come sorted by instant
+                continue
+            if event.type == "lead.assigned":
+                previous = last_assigned.get(event.lead)
+                last_assigned[event.lead] = event.at if previous is None else max(previous, event.at)
+            if event.lead in continued:  # only its new events are applied, to the kept state
+                if event.id in added_ids:
+                    by_version.setdefault(policy_of[event.lead].version, []).append(event)
                 continue
             version = versions.get(event.lead)
             policy = (self.policies.get(version) if version else None) or active
@@ -416,9 +416,6 @@ class Live:
                 raise LookupError("no policy stored: upload one before sending events")
             policy_of[event.lead] = policy
             by_version.setdefault(policy.version, []).append(event)
-            if event.type == "lead.assigned":
-                previous = last_assigned.get(event.lead)
-                last_assigned[event.lead] = event.at if previous is None else max(previous, event.at)
         states: dict[str, LeadState] = {}
         effects: list[Effect] = []
         for version, group in by_version.items():
