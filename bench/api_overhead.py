@@ -44,14 +44,9 @@ import json  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
 from typing import Any  # noqa: E402
 
 import httpx  # noqa: E402
-from fastapi import Depends, FastAPI, Request  # noqa: E402
-from fastapi.responses import JSONResponse  # noqa: E402
-from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table, create_engine  # noqa: E402
-from sqlalchemy.dialects.postgresql import insert  # noqa: E402
 
 try:
     from leadclock.api import ApiSettings, create_app, create_token
@@ -61,53 +56,9 @@ except ImportError:  # not installed: use the source tree
 from leadclock.policy import preset_text  # noqa: E402
 
 sys.path.append(str(_HERE))  # after the standard library, so bench/calendar.py shadows nothing
-from service import db_url, recreate_database  # noqa: E402  # the scratch database, as service.py makes it
+from service import bare_app, db_url, recreate_database  # noqa: E402  # the reference and scratch database
 
 CASES = ("reject", "invalid", "duplicate", "batch")
-
-
-# --------------------------------------------------------------------------- the reference app
-
-
-def bare_app(url: str) -> FastAPI:
-    """bench/service.py's floor, in process: decode, then a 422 or one INSERT per request."""
-    engine = create_engine(url, pool_pre_ping=True)
-    meta = MetaData()
-    table = Table("bench_bare", meta, Column("id", String, primary_key=True), Column("lead", String),
-                  Column("type", String), Column("data", JSON), Column("received_at", DateTime(timezone=True)))
-    meta.create_all(engine)
-    app = FastAPI()
-
-    async def body(request: Request) -> Any:
-        return json.loads(await request.body())
-
-    def row(raw: dict[str, Any]) -> dict[str, Any]:
-        return {"id": str(raw["id"]), "lead": raw.get("lead"), "type": raw.get("type"), "data": raw,
-                "received_at": datetime.now(UTC)}
-
-    def refuse(message: str) -> JSONResponse:
-        return JSONResponse({"error": {"code": "invalid_event", "message": message, "field": "(event)",
-                                       "details": []}}, status_code=422)
-
-    @app.post("/events", status_code=201)
-    def one(raw: Any = Depends(body)) -> JSONResponse:  # noqa: B008
-        if isinstance(raw, list):
-            return refuse("one event object expected")
-        if "at" not in raw:
-            return refuse("at: is required")
-        with engine.begin() as connection:
-            connection.execute(insert(table).on_conflict_do_nothing(index_elements=["id"]), [row(raw)])
-        return JSONResponse({"status": "accepted", "id": raw["id"]}, status_code=201)
-
-    @app.post("/events:batch")
-    def many(raw: Any = Depends(body)) -> dict[str, Any]:  # noqa: B008
-        items = raw.get("events") if isinstance(raw, dict) else raw
-        with engine.begin() as connection:
-            connection.execute(insert(table).on_conflict_do_nothing(index_elements=["id"]), [row(i) for i in items])
-        return {"accepted": len(items), "items": [{"index": n, "id": i["id"], "status": "accepted"}
-                                                  for n, i in enumerate(items)]}
-
-    return app
 
 
 # --------------------------------------------------------------------------- requests

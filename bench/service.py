@@ -235,9 +235,9 @@ def receiver_main(conn: Any) -> None:
 # --------------------------------------------------------------------------- bare reference app
 
 
-def bare_main(url: str, port: int) -> None:
-    """The floor of the stack: FastAPI + uvicorn + SQLAlchemy/psycopg, one INSERT per request."""
-    import uvicorn
+def bare_app(url: str) -> Any:
+    """The floor of the stack: FastAPI + SQLAlchemy/psycopg, one INSERT per request (after the two
+    cheapest checks an event API makes, so bench/api_overhead.py can time a refusal too)."""
     from fastapi import Depends, FastAPI, Request
     from fastapi.responses import JSONResponse
     from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table, create_engine, text
@@ -261,8 +261,16 @@ def bare_main(url: str, port: int) -> None:
         return {"id": str(raw["id"]), "lead": raw.get("lead"), "type": raw.get("type"), "data": raw,
                 "received_at": datetime.now(UTC)}
 
+    def refuse(message: str) -> JSONResponse:
+        return JSONResponse({"error": {"code": "invalid_event", "message": message, "field": "(event)",
+                                       "details": []}}, status_code=422)
+
     @app.post("/events", status_code=201)
     def one(raw: Any = Depends(body)) -> JSONResponse:  # noqa: B008
+        if isinstance(raw, list):
+            return refuse("one event object expected")
+        if "at" not in raw:
+            return refuse("at: is required")
         with engine.begin() as connection:
             connection.execute(insert(table).on_conflict_do_nothing(index_elements=["id"]), [row(raw)])
         return JSONResponse({"status": "accepted", "id": raw["id"]}, status_code=201)
@@ -279,7 +287,13 @@ def bare_main(url: str, port: int) -> None:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="info")  # as `leadclock serve`
+    return app
+
+
+def bare_main(url: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(bare_app(url), host="127.0.0.1", port=port, log_level="info")  # as `leadclock serve`
 
 
 # --------------------------------------------------------------------------- load client
