@@ -521,3 +521,28 @@ def test_effects_are_copied_field_for_field() -> None:
     # a new Effect field needs adding there, not only a column.
     assert [f.name for f in fields(Effect)] == [
         "kind", "at", "lead", "stage", "rule", "step", "recipients", "owner", "detail"]
+
+
+def test_staging_twice_in_a_transaction_and_after_a_rollback(store: Store) -> None:
+    # PostgreSQL stages large writes in session temporary tables (Store._staged): created by
+    # the first transaction that needs one, emptied by its commit, emptied explicitly when one
+    # transaction stages into it twice, and created again after a rollback undid its creation.
+    size = COPY_FROM + 5
+
+    def batch(tag: str) -> list[Event]:
+        return [Event(f"{tag}{i}", "engagement", T0, f"L{tag}{i}", {"i": i}) for i in range(size)]
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), store.transaction():
+        assert len(store.append_events(batch("a"))[0]) == size  # creates the table, then rolls back
+        raise Boom
+    assert store.event_count() == 0
+    with store.transaction():
+        assert len(store.append_events(batch("b"))[0]) == size
+        stored, duplicates = store.append_events([*batch("b")[:3], *batch("c")])  # same table again
+        assert (len(stored), len(duplicates)) == (size, 3)
+    assert len(store.append_events(batch("d"))[0]) == size  # the next transaction finds it empty
+    assert store.event_count() == 3 * size
+    assert sorted({e.id[0] for e in store.events()}) == ["b", "c", "d"]

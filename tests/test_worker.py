@@ -286,6 +286,24 @@ def test_a_lead_stamped_ahead_of_our_clock_is_routed_when_its_time_comes(store: 
     assert next(c for c in lead.clocks if c.stage == "assignment").outcome == "met"
 
 
+def test_a_lead_whose_log_began_before_this_delivery_is_replayed_from_the_log(store: Store) -> None:
+    # A lead with no row yet can still have a log: here its lead.created was stamped ahead of
+    # our clock and the next event arrives before the worker applied it. The settle must replay
+    # both (Live takes a new lead's history from the delivery only when the log holds nothing
+    # else for it).
+    live = live_store(store)
+    ahead = T0 + timedelta(seconds=2)
+    live.ingest([ev("lead.created", ahead, "L-G", source="demo_request")], T0, "api")
+    assert store.lead("L-G") is None
+    done = live.ingest([ev("lead.assigned", ahead + timedelta(seconds=1), "L-G", rep="suzuki")],
+                       ahead + timedelta(seconds=2), "api")
+    state = done.settled.leads["L-G"]
+    assert state.created_at == ahead and state.owner == "suzuki" and state.source == "demo_request"
+    lead = store.lead("L-G")
+    assert lead is not None and lead.owner == "suzuki"
+    assert {c.stage: c.outcome for c in lead.clocks}["assignment"] == "met"
+
+
 # --------------------------------------------------------------------------- waking the worker
 
 

@@ -134,6 +134,22 @@ class _History:
         self.rank.setdefault(event.id, len(self.rank))
         self.by_lead.setdefault(event.lead or "", []).append(event)
 
+    def seed(self, delivered: Sequence[Event], leads: set[str]) -> None:
+        """Take the log of those `leads` whose every stored event is among `delivered` (events
+        this transaction has just stored, in the order it stored them) from `delivered`, instead
+        of reading back what was just written: a new lead's whole history is usually its
+        lead.created. The log is asked only how many events each lead has."""
+        mine: dict[str, list[Event]] = {}
+        for event in delivered:
+            if event.lead in leads:
+                mine.setdefault(event.lead, []).append(event)
+        if not mine:
+            return
+        for lead, count in self.store.event_counts(mine).items():
+            if count == len(mine[lead]) and lead not in self.by_lead:
+                for event in mine[lead]:
+                    self.add(event)
+
 
 def _lead_rows(store: Store, ids: Iterable[str]) -> dict[str, tuple[str, str | None, str]]:
     """(status, owner, policy version) of the stored leads among `ids`."""
@@ -179,7 +195,7 @@ class Live:
             touched = {e.lead for e in stored if e.lead}
             availability = [e for e in stored if e.type == "rep.availability"]
             # A re-delivery (every event already stored) changes nothing: no settle to run.
-            settled = self._settle(touched, now, actor, availability=availability) \
+            settled = self._settle(touched, now, actor, availability=availability, delivered=stored) \
                 if touched or availability else Settled()
         if self.wake is not None and stored:
             self.wake.set()
@@ -236,7 +252,8 @@ class Live:
 
     def _settle(self, leads: set[str], now: datetime, actor: str, *,
                 availability: Sequence[Event] = (), flush_queue: bool = False,
-                extra: Sequence[Effect] = (), direct: dict[str, str] | None = None) -> Settled:
+                extra: Sequence[Effect] = (), direct: dict[str, str] | None = None,
+                delivered: Sequence[Event] = ()) -> Settled:
         store = self.store
         settled = Settled()
         active = self.policies.active()
@@ -278,6 +295,7 @@ class Live:
         future: dict[str, datetime] = {}  # leads' earliest events stamped after `now`
         assigned_events: list[Event] = []
         history = _History(store)
+        history.seed(delivered, leads - before.keys())
         added: dict[str, list[Event]] = {}  # per lead, the assignments the last round stored
 
         queued: list[Decision] = []

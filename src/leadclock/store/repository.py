@@ -87,6 +87,9 @@ ROW_BATCH = 1000  # rows per INSERT ... RETURNING round (events, effects)
 # PostgreSQL: more rows than this go through COPY (see `_insert_new`); fewer cost more to stage
 # than to send as parameters.
 COPY_FROM = 50
+# Connection.info keys (per database session) for the staging tables of `Store._staged`.
+_STAGING_CREATED = "leadclock_staging_created"  # exist in the session (created by a commit)
+_STAGING_USED = "leadclock_staging_used"  # staged into by the open transaction
 # Event fields that name a rep: such a rep goes on the roster (known=False) when first seen.
 REP_FIELDS = ("rep", "from", "to")
 BUSY_TIMEOUT_MS = 30_000
@@ -316,6 +319,10 @@ class Store:
         def _on_commit(connection: Connection) -> None:
             if not connection.invalidated:
                 self._reps_stored.update(connection.info.pop("leadclock_reps", ()))
+                # The staging tables this transaction created now exist for the session.
+                used = connection.info.pop(_STAGING_USED, ())
+                if used:
+                    connection.info.setdefault(_STAGING_CREATED, set()).update(used)
 
         @event.listens_for(self.engine, "rollback")
         def _on_rollback(connection: Connection) -> None:
@@ -323,6 +330,8 @@ class Store:
             # DBAPI connection (with what it noted) is thrown away anyway.
             if not connection.invalidated:
                 connection.info.pop("leadclock_reps", None)
+                # A CREATE rolled back with it: only the tables of earlier commits exist.
+                connection.info.pop(_STAGING_USED, None)
 
     def _set_up_sqlite(self, *, wal: bool) -> None:
         @event.listens_for(self.engine, "connect")
@@ -503,16 +512,28 @@ class Store:
         )
 
     def _staged(self, connection: Connection, table: Table, rows: list[dict[str, Any]]) -> str:
-        """COPY `rows` (dicts with the same keys) into this session's emptied temporary twin of
-        `table`; returns the INSERT ... SELECT that moves them over, for the caller's ON CONFLICT."""
+        """COPY `rows` (dicts with the same keys) into this session's empty temporary table of
+        those columns; returns the INSERT ... SELECT that moves them over, for the caller's ON
+        CONFLICT.
+
+        The table holds only the given columns and no defaults (so staging draws nothing from the
+        target's sequences), and is emptied by the commit (ON COMMIT DELETE ROWS). It is created
+        once per database session and emptied again only when a transaction stages twice: the
+        CREATE ... IF NOT EXISTS and TRUNCATE that every call used to send were two round trips,
+        and a TRUNCATE replaces the table's files on disk."""
         columns = list(rows[0])
         quote = connection.dialect.identifier_preparer.quote
-        temp = f"lc_in_{table.name}"
         names = ", ".join(quote(c) for c in columns)
-        connection.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} "
-            f"(LIKE {quote(table.name)} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-        connection.exec_driver_sql(f"TRUNCATE {temp}")
+        temp = self._cached(f"staging:{table.name}:{columns}", lambda: f"lc_in_{table.name}_{len(self._statements)}")
+        created: set[str] = connection.info.setdefault(_STAGING_CREATED, set())
+        used: set[str] = connection.info.setdefault(_STAGING_USED, set())
+        if temp in used:
+            connection.exec_driver_sql(f"DELETE FROM {temp}")
+        elif temp not in created:
+            connection.exec_driver_sql(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} ON COMMIT DELETE ROWS "
+                f"AS SELECT {names} FROM {quote(table.name)} WITH NO DATA")
+        used.add(temp)
         self._bulk_insert(connection, table, columns, list(map(itemgetter(*columns), rows)), into=temp)
         return f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM {temp}"
 
@@ -639,6 +660,15 @@ class Store:
                     rows.extend(connection.execute(statement.where(_events.c.lead.in_(chunk))))
             rows.sort(key=lambda row: (row.at, row.seq))
         return [_event(row) for row in rows]
+
+    def event_counts(self, leads: Iterable[str]) -> dict[str, int]:
+        """How many events the log holds for each of `leads` (those with none are left out)."""
+        counts: dict[str, int] = {}
+        statement = select(_events.c.lead, func.count()).group_by(_events.c.lead)
+        with self._read() as connection:
+            for chunk in _chunks(set(leads), LEAD_BATCH):
+                counts.update((lead, count) for lead, count in connection.execute(statement.where(_events.c.lead.in_(chunk))))
+        return counts
 
     def event_count(self) -> int:
         with self._read() as connection:
