@@ -67,8 +67,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         def process(value: datetime | None) -> Any:
             if value is None:
                 return None
-            if value.__class__ is datetime and value.tzinfo is UTC and to_text:
-                return value.isoformat(" ", "microseconds")[:26]  # the common case, fast
+            if value.__class__ is datetime and value.tzinfo is UTC:  # the common case, fast
+                return value.isoformat(" ", "microseconds")[:26] if to_text else value
             if not isinstance(value, datetime):
                 raise TypeError(f"expected a datetime, got {type(value).__name__}")
             offset = value.utcoffset()

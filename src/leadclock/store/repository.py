@@ -150,6 +150,8 @@ def database_url(db: str | os.PathLike[str] | None) -> str:
 def _json_default(value: Any) -> Any:
     # Engine details may carry instants, sets and policy values (durations); everything else
     # must already be JSON, so a stray object fails loudly here instead of being stored as its repr.
+    if value.__class__ is datetime and value.tzinfo is UTC:
+        return value.isoformat()  # the common case: the engine's instants are UTC already
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise TypeError(f"naive datetime {value.isoformat()} (instants must carry a UTC offset)")
@@ -166,15 +168,23 @@ def _json_default(value: Any) -> Any:
 
 
 # allow_nan=False: PostgreSQL's json type rejects NaN, so SQLite must reject it too, or the
-# same file would ingest on one database and fail on the other. One encoder for every call: it
-# keeps no state between calls, and json.dumps with these options would build it each time.
+# same file would ingest on one database and fail on the other. ensure_ascii=False, compact
+# separators. The standard library's C encoder is called directly: `JSONEncoder.encode` builds
+# a new one on every call, which costs more than encoding the live path's small details. No
+# circular-reference bookkeeping: nothing written is circular (decoded JSON, engine details),
+# and a too-deep value ends in RecursionError either way (`_json_text` reports it).
+_c_encoder = json.encoder.c_make_encoder
+_encode = None if _c_encoder is None else _c_encoder(
+    None, _json_default, json.encoder.encode_basestring, None, ":", ",", False, False, False)
 _encoder = json.JSONEncoder(
     default=_json_default, allow_nan=False, ensure_ascii=False, separators=(",", ":")
 )
 
 
 def dumps(value: Any) -> str:
-    return _encoder.encode(value)
+    if _encode is None or value.__class__ is str:
+        return _encoder.encode(value)
+    return "".join(_encode(value, 0))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -199,6 +209,9 @@ class JSONText(str):
     __slots__ = ()
 
 
+_NO_RECIPIENTS = JSONText("[]")  # most effects' (the engine's) recipients, encoded once
+
+
 def _bind_json(value: Any) -> str:
     # The engine's json_serializer (SQLite's bind processor, psycopg's JSON dumper, COPY rows):
     # text already checked and encoded passes through; any other value is encoded here.
@@ -218,6 +231,8 @@ def _json_text(value: Any, what: str) -> JSONText | None:
         return JSONText(dumps(value))
     except (TypeError, ValueError) as error:
         raise StoreError(f"{what} is not JSON-serialisable ({error})") from None
+    except RecursionError:
+        raise StoreError(f"{what} is not JSON-serialisable (nested too deeply, or circular)") from None
 
 
 def _rep_ids(events: Iterable[Event]) -> set[str]:
@@ -449,7 +464,7 @@ class Store:
             rows = converted
         quote = connection.dialect.identifier_preparer.quote
         names = ", ".join(quote(name) for name in columns)
-        if self.dialect == "postgresql":
+        if self.dialect == "postgresql" and (into is not None or len(rows) > COPY_FROM):
             driver = connection.connection.driver_connection
             assert driver is not None
             import psycopg
@@ -464,7 +479,10 @@ class Store:
                 # one family of errors whichever path wrote the rows.
                 raise DBAPIError.instance(statement, None, error, psycopg.Error) from error
         else:
-            marks = ", ".join("?" * len(columns))
+            # SQLite, and a few rows on PostgreSQL (the live path's single events): COPY's
+            # extra protocol round trips cost more than one executemany.
+            mark = "?" if self.dialect == "sqlite" else "%s"
+            marks = ", ".join([mark] * len(columns))
             connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", rows)
 
     def _insert_new(self, connection: Connection, table: Table, key: str, rows: list[dict[str, Any]]) -> set[str]:
@@ -785,7 +803,8 @@ class Store:
             rows.setdefault(key, {
                 "dedupe_key": key, "kind": effect.kind, "at": at, "lead": effect.lead,
                 "stage": effect.stage, "rule": effect.rule, "step": effect.step,
-                "recipients": list(effect.recipients), "owner": effect.owner,
+                "recipients": list(effect.recipients) if effect.recipients else _NO_RECIPIENTS,
+                "owner": effect.owner,
                 "detail": _json_text(effect.detail, f"effect {key!r}: detail"),
                 "created_at": created_at,
             })
