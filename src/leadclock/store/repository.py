@@ -294,6 +294,28 @@ def _summary_fields(row: Row[Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the store
 
 
+# How psycopg sends each column type in a binary COPY (about 2.5x cheaper to write than text).
+# The server decodes each value with the column's own binary input, so a json or varchar column
+# takes the text it is given as is: the JSON already encoded (JSONText) is not encoded again.
+_BINARY_COPY = {
+    "VARCHAR": "text", "TEXT": "text", "JSON": "text", "INTEGER": "int4", "BIGINT": "int8",
+    "SMALLINT": "int2", "BOOLEAN": "bool", "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "FLOAT": "float8", "DOUBLE PRECISION": "float8", "BYTEA": "bytea",
+}
+
+
+def _binary_copy_types(table: Table, columns: Sequence[str], dialect: Any) -> list[str] | None:
+    """The binary COPY types of `columns`, or None (text COPY) when one has no known mapping."""
+    types = []
+    for name in columns:
+        spelled = table.c[name].type.compile(dialect=dialect).upper().split("(")[0].strip()
+        kind = _BINARY_COPY.get(spelled)
+        if kind is None:
+            return None
+        types.append(kind)
+    return types
+
+
 class Store:
     """The database behind `--db` / LEADCLOCK_DATABASE_URL. Call `upgrade()` once after opening."""
 
@@ -469,9 +491,14 @@ class Store:
             assert driver is not None
             import psycopg
 
-            statement = f"COPY {quote(into or table.name)} ({names}) FROM STDIN"
+            types = self._cached(f"copy-types:{table.name}:{columns}",
+                                 lambda: _binary_copy_types(table, columns, connection.dialect))
+            binary = " (FORMAT BINARY)" if types is not None else ""
+            statement = f"COPY {quote(into or table.name)} ({names}) FROM STDIN{binary}"
             try:
                 with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                    if types is not None:
+                        copy.set_types(types)
                     for row in rows:
                         copy.write_row(row)
             except psycopg.Error as error:
