@@ -7,6 +7,7 @@ a couple of seconds of the deadline, with nobody polling for it.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -151,3 +152,23 @@ def test_serve_routes_on_arrival_and_delivers_the_breach_to_the_inbox(tmp_path: 
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.mark.parametrize(("setting", "tuned"), [(None, True), ("0", False), ("off", False)])
+def test_service_processes_freeze_their_start_up_heap(setting: str | None, tuned: bool) -> None:
+    # In a process of its own: freezing the heap of the test runner would outlive the test.
+    probe = (
+        "import gc, json; from leadclock.service.heap import settle_heap; "
+        "before = gc.get_threshold()[0]; done = settle_heap(); "
+        "print(json.dumps([done, gc.get_freeze_count(), before, gc.get_threshold()[0]]))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "LEADCLOCK_GC_TUNING"}
+    if setting is not None:
+        env["LEADCLOCK_GC_TUNING"] = setting
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    done, frozen, before, after = json.loads(out.stdout)
+    assert done is tuned
+    if tuned:
+        assert frozen > 1000 and after == 10_000 > before  # the imports are out of the collector's sight
+    else:
+        assert frozen == 0 and after == before

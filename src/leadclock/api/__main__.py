@@ -33,7 +33,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     import uvicorn
 
-    uvicorn.run(create_app(url, settings=ApiSettings.from_env()), host=args.host, port=args.port)
+    from leadclock.service.heap import settle_heap
+
+    app = create_app(url, settings=ApiSettings.from_env())
+    settle_heap()  # start-up is over: see service/heap.py
+    uvicorn.run(app, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from leadclock.notify.channels import build_channels
 from leadclock.notify.errors import NotifyError
 from leadclock.notify.outbox import OUTBOX_CHANNEL
 from leadclock.notify.sender import Sender
+from leadclock.service.heap import settle_heap
 from leadclock.service.live import Live, PolicyBook
 from leadclock.service.waiting import Waiter
 from leadclock.service.worker import Worker
@@ -133,6 +134,7 @@ def serve(url: str, host: str, port: int, *, api_only: bool = False,
                                       name=f"leadclock-companion-{index}", daemon=True)
             thread.start()
             threads.append(thread)
+    settle_heap()  # start-up is over: see service/heap.py
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
@@ -146,6 +148,7 @@ def run_worker(url: str, *, sender: bool = True) -> None:
     """`leadclock worker`: the worker (and the sender) until SIGINT/SIGTERM."""
     store = Store(url)
     store.upgrade()
+    settle_heap()
     stop, threads = run_background(store, sender=sender)
 
     def _stop(*_args: object) -> None:
