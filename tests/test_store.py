@@ -546,3 +546,14 @@ def test_staging_twice_in_a_transaction_and_after_a_rollback(store: Store) -> No
     assert len(store.append_events(batch("d"))[0]) == size  # the next transaction finds it empty
     assert store.event_count() == 3 * size
     assert sorted({e.id[0] for e in store.events()}) == ["b", "c", "d"]
+
+
+def test_copy_takes_values_binary_copy_would_refuse(store: Store) -> None:
+    # Rows reach COPY as the engine made them; a value whose Python type does not match its
+    # column's binary form (a number in a text column) is written as text COPY would spell it.
+    size = COPY_FROM + 5
+    entries = [AuditEntry(at=T0, actor="a", action="x", lead=f"L{i}", reason="r") for i in range(size)]
+    entries.append(AuditEntry(at=T0, actor="a", action="x", lead="L-odd", reason=42))  # type: ignore[arg-type]
+    store.add_audit(entries)
+    stored = store.audit()
+    assert len(stored) == size + 1 and {e.reason for e in stored} == {"r", "42"}

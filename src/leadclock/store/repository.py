@@ -304,6 +304,23 @@ _BINARY_COPY = {
 }
 
 
+_BINARY_VALUES: dict[str, frozenset[type]] = {
+    "text": frozenset({str, type(None)}),
+    "timestamptz": frozenset({datetime, type(None)}),
+}
+
+
+def _binary_copyable(types: Sequence[str], rows: list[tuple[Any, ...]]) -> bool:
+    """Whether every text and instant value is of the Python type its binary dumper takes (a
+    number in a text column, say, is spelled by text COPY but refused by binary COPY)."""
+    columns = list(zip(*rows, strict=True))
+    for kind, values in zip(types, columns, strict=True):
+        allowed = _BINARY_VALUES.get(kind)
+        if allowed is not None and not allowed.issuperset(map(type, values)):
+            return False
+    return True
+
+
 def _binary_copy_types(table: Table, columns: Sequence[str], dialect: Any) -> list[str] | None:
     """The binary COPY types of `columns`, or None (text COPY) when one has no known mapping."""
     types = []
@@ -493,6 +510,8 @@ class Store:
 
             types = self._cached(f"copy-types:{table.name}:{columns}",
                                  lambda: _binary_copy_types(table, columns, connection.dialect))
+            if types is not None and not _binary_copyable(types, rows):
+                types = None  # a value text COPY would spell for its column, binary would refuse
             binary = " (FORMAT BINARY)" if types is not None else ""
             statement = f"COPY {quote(into or table.name)} ({names}) FROM STDIN{binary}"
             try:
