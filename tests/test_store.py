@@ -557,3 +557,39 @@ def test_copy_takes_values_binary_copy_would_refuse(store: Store) -> None:
     store.add_audit(entries)
     stored = store.audit()
     assert len(stored) == size + 1 and {e.reason for e in stored} == {"r", "42"}
+
+
+def test_writes_inside_a_transaction_are_seen_by_its_reads_and_fail_it_whole(store: Store) -> None:
+    # On PostgreSQL the writes that end a settle are deferred and sent in one pipeline before
+    # the next read or the commit (Store._send): a read in the same transaction must see them,
+    # a COPY read too, and a failing one must undo everything the transaction did.
+    import polars as pl
+    from sqlalchemy import select
+
+    from leadclock.reports.data import INSTANT, frame
+    from leadclock.store.models import ClockRow
+
+    clocks = ClockRow.__table__
+    copy_read = select(clocks.c.lead, clocks.c.due_at)  # COPY ... TO STDOUT on PostgreSQL
+    with store.transaction():
+        store.append_events([created("e1", "L1")])
+        store.save_leads([lead("L1", clock("L1"))], "v1", fresh={"L1"})  # no read of its breaches
+        assert frame(store, copy_read, {"lead": pl.Utf8, "due_at": INSTANT})["lead"].to_list() == ["L1"]
+        store.add_audit([AuditEntry(at=T0, actor="a", action="x", lead="L1")])
+        assert [e.action for e in store.audit("L1")] == ["x"]
+        store.add_audit([AuditEntry(at=T0, actor="a", action="z", lead="L1")])
+        set_wakeups(store, {"L1": T0}, T0)  # the last writes: sent by the commit
+    store.engine.dispose()  # nothing may wait on the pooled connection for its next use
+    assert wakeups(store) == {"L1": T0}
+    assert [e.action for e in store.audit("L1")] == ["x", "z"]
+
+    duplicate_clock = lead("L2", clock("L2"), clock("L2"))  # same (lead, stage, seq) twice
+    with pytest.raises(IntegrityError), store.transaction():
+        store.append_events([created("e2", "L2")])
+        store.add_audit([AuditEntry(at=T0, actor="a", action="y", lead="L2")])
+        store.save_leads([duplicate_clock], "v1")
+        set_wakeups(store, {"L2": T0, "L1": None}, T0)
+    assert [e.id for e in store.events()] == ["e1"]
+    assert [e.action for e in store.audit()] == ["x", "z"]
+    assert wakeups(store) == {"L1": T0}
+    assert [s.id for s in store.leads()] == ["L1"]

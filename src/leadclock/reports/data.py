@@ -61,8 +61,7 @@ def _frame_postgres(store: Store, statement: Select[Any], schema: Schema) -> pl.
     bound = {key: processors[key](value) if key in processors else value for key, value in params.items()}
     names = list(schema)
     with store._read() as connection:
-        driver = connection.connection.driver_connection
-        assert driver is not None
+        driver = store._driver(connection)  # with any write of the caller's transaction sent
         cursor = driver.cursor()
         # Report reads are indexed look-ups; PostgreSQL's JIT judged one by its estimated cost
         # and spent half a second compiling a query that runs in a tenth of that.

@@ -90,6 +90,8 @@ COPY_FROM = 50
 # Connection.info keys (per database session) for the staging tables of `Store._staged`.
 _STAGING_CREATED = "leadclock_staging_created"  # exist in the session (created by a commit)
 _STAGING_USED = "leadclock_staging_used"  # staged into by the open transaction
+# Connection.info key: writes of the open `transaction()` not sent yet (`Store._send`).
+_DEFERRED = "leadclock_deferred"
 # Event fields that name a rep: such a rep goes on the roster (known=False) when first seen.
 REP_FIELDS = ("rep", "from", "to")
 BUSY_TIMEOUT_MS = 30_000
@@ -368,6 +370,12 @@ class Store:
         self.engine = create_engine(self.url, **options)
         if self.dialect == "sqlite":
             self._set_up_sqlite(wal=not memory)
+        else:
+            @event.listens_for(self.engine, "before_cursor_execute")
+            def _send_deferred_first(connection: Connection, *_args: Any) -> None:
+                # Any statement sees the writes deferred before it (`_send`).
+                if connection.info.get(_DEFERRED):
+                    self._flush(connection)
 
         @event.listens_for(self.engine, "commit")
         def _on_commit(connection: Connection) -> None:
@@ -383,6 +391,7 @@ class Store:
             # A connection the server dropped is invalid: touching `info` would raise, and its
             # DBAPI connection (with what it noted) is thrown away anyway.
             if not connection.invalidated:
+                connection.info.pop(_DEFERRED, None)  # never sent: nothing to undo
                 connection.info.pop("leadclock_reps", None)
                 # A CREATE rolled back with it: only the tables of earlier commits exist.
                 connection.info.pop(_STAGING_USED, None)
@@ -432,6 +441,7 @@ class Store:
             self._ambient.connection = connection
             try:
                 yield connection
+                self._flush(connection)  # the deferred writes, before the commit
             finally:
                 self._ambient.connection = None
 
@@ -471,6 +481,68 @@ class Store:
             with connection.begin():
                 yield connection
 
+    def _send(self, connection: Connection, sql: str, params: Any, *, many: bool = False) -> None:
+        """Run a driver-level write whose result nobody reads. Inside `transaction()` on
+        PostgreSQL it is deferred: the writes that end a settle (lead rows, clocks, audit, the
+        router, wake-ups, the NOTIFY) then reach the server in one pipeline, one round trip
+        instead of one each, just before the next statement that reads (`before_cursor_execute`)
+        or the commit. Values must be bound already (`_row_values`)."""
+        if self.dialect == "postgresql" and getattr(self._ambient, "connection", None) is connection:
+            connection.info.setdefault(_DEFERRED, []).append((sql, params, many))
+            return
+        connection.exec_driver_sql(sql, params)
+
+    def _flush(self, connection: Connection) -> None:
+        """Send the deferred writes of `connection`'s transaction, in order, in one pipeline."""
+        pending = connection.info.pop(_DEFERRED, None)
+        if not pending:
+            return
+        import psycopg
+
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        sql = pending[0][0]
+        try:
+            with driver.pipeline(), driver.cursor() as cursor:
+                for sql, params, many in pending:
+                    if many:
+                        cursor.executemany(sql, params)
+                    else:
+                        cursor.execute(sql, params)
+        except psycopg.Error as error:
+            raise DBAPIError.instance(sql, None, error, psycopg.Error) from error
+
+    def _driver(self, connection: Connection) -> Any:
+        """The psycopg connection under `connection`, for COPY, with the deferred writes sent."""
+        self._flush(connection)
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        return driver
+
+    def _row_values(self, connection: Connection, table: Table, columns: Sequence[str],
+                    rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """`rows` (tuples in `columns` order) with the conversions a normal bind would apply
+        (refuse naive datetimes, the store's JSON rules), for writes below SQLAlchemy's types."""
+        convert: list[tuple[int, Callable[[Any], Any]]] = []
+        for index, name in enumerate(columns):
+            kind = table.c[name].type
+            if isinstance(kind, UTCDateTime):
+                convert.append((index, kind.bind_processor(connection.dialect)))
+            elif isinstance(kind, JSON):
+                convert.append((index, lambda value: None if value is None else _bind_json(value)))
+        if not convert:
+            return rows
+        converted: list[tuple[Any, ...]] = []
+        for row in rows:
+            values = list(row)
+            for index, fn in convert:
+                try:
+                    values[index] = fn(values[index])
+                except (TypeError, ValueError) as error:
+                    raise StoreError(f"{table.name}.{columns[index]} of {row[:3]}: {error}") from None
+            converted.append(tuple(values))
+        return converted
+
     def _bulk_insert(
         self, connection: Connection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]],
         *, into: str | None = None,
@@ -481,31 +553,12 @@ class Store:
         of thousands of clocks a full recompute writes."""
         if not rows:
             return
-        # The conversions a normal bind would apply (refuse naive datetimes, the store's JSON
-        # rules), done here because both paths bypass SQLAlchemy's type processing.
-        convert: list[tuple[int, Callable[[Any], Any]]] = []
-        for index, name in enumerate(columns):
-            kind = table.c[name].type
-            if isinstance(kind, UTCDateTime):
-                convert.append((index, kind.bind_processor(connection.dialect)))
-            elif isinstance(kind, JSON):
-                convert.append((index, lambda value: None if value is None else _bind_json(value)))
-        if convert:
-            converted: list[tuple[Any, ...]] = []
-            for row in rows:
-                values = list(row)
-                for index, fn in convert:
-                    try:
-                        values[index] = fn(values[index])
-                    except (TypeError, ValueError) as error:
-                        raise StoreError(f"{table.name}.{columns[index]} of {row[:3]}: {error}") from None
-                converted.append(tuple(values))
-            rows = converted
+        # Both paths bypass SQLAlchemy's type processing.
+        rows = self._row_values(connection, table, columns, rows)
         quote = connection.dialect.identifier_preparer.quote
         names = ", ".join(quote(name) for name in columns)
         if self.dialect == "postgresql" and (into is not None or len(rows) > COPY_FROM):
-            driver = connection.connection.driver_connection
-            assert driver is not None
+            driver = self._driver(connection)
             import psycopg
 
             types = self._cached(f"copy-types:{table.name}:{columns}",
@@ -529,7 +582,7 @@ class Store:
             # extra protocol round trips cost more than one executemany.
             mark = "?" if self.dialect == "sqlite" else "%s"
             marks = ", ".join([mark] * len(columns))
-            connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", rows)
+            self._send(connection, f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", rows, many=True)
 
     def _insert_new(self, connection: Connection, table: Table, key: str, rows: list[dict[str, Any]]) -> set[str]:
         """INSERT ... ON CONFLICT (key) DO NOTHING for many rows; returns the keys it stored.
@@ -564,6 +617,16 @@ class Store:
             connection.exec_driver_sql(f"{insert} ON CONFLICT ({quote(key)}) DO UPDATE SET {assign}")
             return
         columns = tuple(rows[0])
+        if self.dialect == "postgresql":
+            quote = connection.dialect.identifier_preparer.quote
+            names = ", ".join(quote(c) for c in columns)
+            assign = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c != key)
+            marks = ", ".join(["%s"] * len(columns))
+            values = self._row_values(connection, table, columns, list(map(itemgetter(*columns), rows))
+                                      if len(columns) > 1 else [(row[columns[0]],) for row in rows])
+            self._send(connection, f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks}) "
+                                   f"ON CONFLICT ({quote(key)}) DO UPDATE SET {assign}", values, many=True)
+            return
         statement = self._cached(f"upsert:{table.name}:{key}:{columns}", lambda: self._upsert(table, key, columns))
         connection.execute(statement, rows)
 
@@ -781,7 +844,9 @@ class Store:
                 self._upsert_many(connection, _leads, "id", lead_rows)
                 # Delete-then-insert: the engine recomputed every clock of these leads, and two
                 # bulk statements beat a per-clock upsert by far.
-                if stored:
+                if stored and self.dialect == "postgresql":
+                    self._send(connection, "DELETE FROM clocks WHERE lead = ANY(%s)", (stored,))
+                elif stored:
                     connection.execute(delete(_clocks).where(_clocks.c.lead.in_(stored)))
                 self._bulk_insert(connection, _clocks, CLOCK_FIELDS, [_clock_values(c) for c in clocks])
                 self._sync_breaches(connection, stored, clocks)
@@ -883,9 +948,9 @@ class Store:
         if not rows:
             return
         with self._write() as connection:
-            if self.dialect == "postgresql" and len(rows) > COPY_FROM:
-                # Plain rows, no conflict to handle: straight COPY (ids from the same sequence,
-                # in the same order, as the INSERT would take them).
+            if self.dialect == "postgresql":
+                # Plain rows, no conflict to handle: straight COPY, or a deferred executemany for
+                # a few (ids from the same sequence, in the same order, as the INSERT would take them).
                 columns = list(rows[0])
                 self._bulk_insert(connection, _audit, columns, list(map(itemgetter(*columns), rows)))
             else:

@@ -33,7 +33,9 @@ def set_wakeups(store: Store, due: Mapping[str, datetime | None], now: datetime)
     keep = {key: at for key, at in due.items() if at is not None}
     drop = [key for key, at in due.items() if at is None]
     with store._write() as connection:
-        if drop:
+        if drop and store.dialect == "postgresql":
+            store._send(connection, "DELETE FROM wakeups WHERE key = ANY(%s)", (sorted(drop),))
+        elif drop:
             connection.execute(delete(_wakeups).where(_wakeups.c.key.in_(drop)))
         if keep:
             store._upsert_many(connection, _wakeups, "key",
@@ -41,9 +43,9 @@ def set_wakeups(store: Store, due: Mapping[str, datetime | None], now: datetime)
         if store.dialect == "postgresql" and keep:
             # Wake sleeping workers (delivered at commit; nothing if the transaction rolls back),
             # saying how soon: a worker that wakes earlier anyway sleeps on (service.waiting).
+            # Inside a settle, these statements are deferred and sent with its last writes.
             soonest = min(keep.values()).timestamp()
-            connection.execute(text("SELECT pg_notify(:channel, :due)"),
-                               {"channel": WAKE_CHANNEL, "due": f"{soonest:.6f}"})
+            store._send(connection, "SELECT pg_notify(%s, %s)", (WAKE_CHANNEL, f"{soonest:.6f}"))
 
 
 def claim_due(store: Store, now: datetime, limit: int) -> list[tuple[str, datetime]]:
