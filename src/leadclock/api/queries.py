@@ -305,12 +305,19 @@ def active_version(store: Store) -> str | None:
     policy document. It runs on every live request, so it is one round trip, not two."""
     with store._read() as connection:
         row = connection.execute(_ACTIVE_VERSION).first()
-    if row is None:
-        return None
-    version = str(row.version)
-    if row.at is not None and row.at >= row.created_at:
-        version = str((row.detail or {}).get("version") or version)
+    return None if row is None else version_of(row[0], row[1], row[2], row[3])
+
+
+def version_of(newest: str, created_at: datetime, activated_at: datetime | None, detail: Any) -> str:
+    """The active version from `ACTIVE_VERSION`'s row: the newest upload, unless an activation
+    (a rollback to an older version) came after it."""
+    version = str(newest)
+    if activated_at is not None and activated_at >= created_at:
+        version = str((detail or {}).get("version") or version)
     return version
+
+
+ACTIVE_VERSION = _ACTIVE_VERSION  # for readers that send it with others (service.live)
 
 
 def lead_policy_versions(store: Store, ids: Iterable[str]) -> dict[str, str]:

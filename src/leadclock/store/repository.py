@@ -1136,16 +1136,48 @@ class Store:
         if known is not None:
             statement = statement.where(_reps.c.known == known)
         with self._read() as connection:
-            found = [
-                Rep(row.id, row.name, row.team, row.role, row.manager, row.known, row.locale,
-                    dict(row.contact) if row.contact else None)
-                for row in connection.execute(statement)
-            ]
-            # Seen stored: `_note_reps` may skip them. Through the same commit hook as a write,
-            # since a row this transaction inserted is gone again if it rolls back.
-            connection.info.setdefault("leadclock_reps", set()).update(
-                rep.id for rep in found if rep.id not in self._reps_stored)
-            return found
+            return self._reps_read(connection, list(connection.execute(statement)))
+
+    # The roster as `reps()` reads it, in driver SQL for `read_pipelined` (same column order).
+    REPS_SQL = "SELECT id, name, team, role, manager, known, locale, contact FROM reps ORDER BY id"
+
+    def _reps_read(self, connection: Connection, rows: Sequence[Sequence[Any]]) -> list[Rep]:
+        found = [Rep(row[0], row[1], row[2], row[3], row[4], row[5], row[6], dict(row[7]) if row[7] else None)
+                 for row in rows]
+        # Seen stored: `_note_reps` may skip them. Through the same commit hook as a write,
+        # since a row this transaction inserted is gone again if it rolls back.
+        connection.info.setdefault("leadclock_reps", set()).update(
+            rep.id for rep in found if rep.id not in self._reps_stored)
+        return found
+
+    def reps_from(self, rows: Sequence[Sequence[Any]]) -> list[Rep]:
+        """The roster from `REPS_SQL`'s rows, read by `read_pipelined` in this transaction."""
+        with self._read() as connection:
+            return self._reps_read(connection, rows)
+
+    def read_pipelined(self, queries: Sequence[tuple[str, Any]]) -> list[list[tuple[Any, ...]]]:
+        """PostgreSQL: several reads (driver SQL and parameters) in one round trip, as one psycopg
+        pipeline, in the open transaction (after its deferred writes). Rows are psycopg's (JSON
+        decoded), instants in UTC like the store's own reads."""
+        import psycopg
+
+        with self._read() as connection:
+            driver = self._driver(connection)
+            cursors = []
+            try:
+                with driver.pipeline():
+                    for sql, params in queries:
+                        cursor = driver.cursor()
+                        cursor.execute(sql, params)
+                        cursors.append(cursor)
+                results = [cursor.fetchall() for cursor in cursors]
+            except psycopg.Error as error:
+                raise DBAPIError.instance(queries[0][0], None, error, psycopg.Error) from error
+            finally:
+                for cursor in cursors:
+                    cursor.close()
+        return [[tuple(value.astimezone(UTC) if value.__class__ is datetime else value for value in row)
+                 for row in rows] for rows in results]
 
     def upsert_rep(
         self,
