@@ -98,11 +98,11 @@ def lock_leads(store: Store, leads: Iterable[str], *, wait: bool = True) -> set[
     with store._write() as connection:
         if wait:
             # One statement for the whole batch; ORDER BY keeps the sorted order that rules out
-            # deadlocks between writers.
-            connection.execute(
-                text("SELECT pg_advisory_xact_lock(8123, hashtext(k)) FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k"),
-                {"keys": ids},
-            )
+            # deadlocks between writers. Nothing to read back: inside a transaction it goes with
+            # the next statement (Store._send), and a transaction's BEGIN with it.
+            store._send(connection,
+                        "SELECT pg_advisory_xact_lock(8123, hashtext(k)) FROM unnest(%s::text[]) AS k ORDER BY k",
+                        (ids,))
             return set(ids)
         rows = connection.execute(
             text("SELECT k FROM unnest(CAST(:keys AS text[])) AS k WHERE pg_try_advisory_xact_lock(8123, hashtext(k))"),
