@@ -492,6 +492,32 @@ class Store:
             return
         connection.exec_driver_sql(sql, params)
 
+    def _ask(self, connection: Connection, sql: str, params: Any) -> list[tuple[Any, ...]]:
+        """PostgreSQL: run a driver-level statement and return its rows; the transaction's
+        deferred writes go before it in the same pipeline (one round trip for both)."""
+        import psycopg
+
+        pending = connection.info.pop(_DEFERRED, None) or []
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        current = sql
+        try:
+            with driver.cursor() as cursor:
+                if pending:
+                    with driver.pipeline():
+                        for current, values, many in pending:
+                            if many:
+                                cursor.executemany(current, values)
+                            else:
+                                cursor.execute(current, values)
+                        current = sql
+                        cursor.execute(sql, params)
+                else:
+                    cursor.execute(sql, params)
+                return cursor.fetchall()
+        except psycopg.Error as error:
+            raise DBAPIError.instance(current, None, error, psycopg.Error) from error
+
     def _flush(self, connection: Connection) -> None:
         """Send the deferred writes of `connection`'s transaction, in order, in one pipeline."""
         pending = connection.info.pop(_DEFERRED, None)
@@ -598,6 +624,15 @@ class Store:
             result = connection.exec_driver_sql(
                 f"{insert} ON CONFLICT ({quote(key)}) DO NOTHING RETURNING {quote(key)}")
             return {row[0] for row in result}
+        if self.dialect == "postgresql":
+            # One multi-row statement, sent with the transaction's deferred writes (`_ask`).
+            quote = connection.dialect.identifier_preparer.quote
+            columns = list(rows[0])
+            values = self._row_values(connection, table, columns, [tuple(row[c] for c in columns) for row in rows])
+            marks = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(values))
+            sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES {marks} "
+                   f"ON CONFLICT ({quote(key)}) DO NOTHING RETURNING {quote(key)}")
+            return {row[0] for row in self._ask(connection, sql, [v for row in values for v in row])}
         statement = self._insert_ignoring(table, key)
         stored: set[str] = set()
         for chunk in _chunks(rows, ROW_BATCH):
@@ -855,14 +890,17 @@ class Store:
         # A breach row outlives recomputation because people annotate it: insert new ones, move
         # changed ones, and drop the ones a late event undid unless someone already reviewed them.
         wanted = {(c.lead, c.stage, c.seq): c for c in clocks if c.breached_at is not None}
-        have = {} if not ids else {
-            (row.lead, row.stage, row.seq): row
-            for row in connection.execute(
+        rows: Iterable[Sequence[Any]] = ()
+        if ids and self.dialect == "postgresql":  # sent with the clock writes deferred before it
+            rows = self._ask(connection, "SELECT lead, stage, seq, at, owner, reviewed_by FROM breaches "
+                                         "WHERE lead = ANY(%s)", (ids,))
+        elif ids:
+            rows = connection.execute(
                 select(_breaches.c.lead, _breaches.c.stage, _breaches.c.seq, _breaches.c.at,
                        _breaches.c.owner, _breaches.c.reviewed_by)
-                .where(_breaches.c.lead.in_(ids))
-            )
-        }
+                .where(_breaches.c.lead.in_(ids)))
+        # (at, owner, reviewed_by) by key; instants compare as instants whatever their zone.
+        have = {(row[0], row[1], row[2]): (row[3], row[4], row[5]) for row in rows}
         new = [
             {"lead": c.lead, "stage": c.stage, "seq": c.seq, "at": c.breached_at, "owner": c.owner}
             for k, c in wanted.items()
@@ -871,12 +909,12 @@ class Store:
         moved = [
             {"k_lead": c.lead, "k_stage": c.stage, "k_seq": c.seq, "v_at": c.breached_at, "v_owner": c.owner}
             for k, c in wanted.items()
-            if k in have and (have[k].at != c.breached_at or have[k].owner != c.owner)
+            if k in have and (have[k][0] != c.breached_at or have[k][1] != c.owner)
         ]
         gone = [
             {"k_lead": k[0], "k_stage": k[1], "k_seq": k[2]}
             for k, row in have.items()
-            if k not in wanted and row.reviewed_by is None
+            if k not in wanted and row[2] is None
         ]
         key = (
             (_breaches.c.lead == bindparam("k_lead"))
@@ -1078,6 +1116,10 @@ class Store:
         """Which of `ids` have a lead.created event in the store."""
         known: set[str] = set()
         with self._read() as connection:
+            if self.dialect == "postgresql":  # one array parameter; sent with any deferred writes
+                return {row[0] for row in self._ask(
+                    connection, "SELECT DISTINCT lead FROM events WHERE type = 'lead.created' AND lead = ANY(%s)",
+                    (sorted(set(ids)),))}
             for chunk in _chunks(set(ids), LEAD_BATCH):
                 known.update(connection.execute(
                     select(_events.c.lead).where(_events.c.type == "lead.created", _events.c.lead.in_(chunk))
