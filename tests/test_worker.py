@@ -132,6 +132,21 @@ def test_after_hours_lead_waits_for_the_opening(store: Store) -> None:
     assert ROUTER not in wakeups(store)
 
 
+def test_a_queued_lead_claimed_with_the_queue_gets_its_assignment(store: Store) -> None:
+    # The worker wakes late: the after-hours queue and the queued lead's own wake-up are both
+    # due in one round. The queue's assignment is stored during the settle, after the lead's
+    # log was read; the lead must still be replayed with it.
+    live = live_store(store)
+    night = datetime(2026, 7, 8, 13, 0, tzinfo=UTC)  # 22:00 JST
+    live.ingest([ev("lead.created", night, "L-9", source="demo_request")], night, "api")
+    opening = datetime(2026, 7, 9, 0, 0, tzinfo=UTC)  # 09:00 JST next day
+    assert wakeups(store)[ROUTER] == opening and wakeups(store)["L-9"] <= opening + timedelta(hours=2)
+    Worker(store, live=live).run_once(opening + timedelta(hours=2))
+    lead = store.lead("L-9")
+    assert lead is not None and lead.owner == "sato" and lead.status == "assigned"
+    assert sorted(c.stage for c in lead.clocks if c.outcome == "open") == ["cadence", "first_contact"]
+
+
 def test_a_failure_mid_transaction_leaves_nothing_half_written(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     live = live_store(store)
     live.ingest([ev("lead.created", T0, "L-1", source="demo_request")], T0, "api")

@@ -135,6 +135,12 @@ class _History:
         self.rank.setdefault(event.id, len(self.rank))
         self.by_lead.setdefault(event.lead or "", []).append(event)
 
+    def take(self, lead: str, log: list[Event]) -> None:
+        """`lead`'s whole log, read by the caller (in the log's order)."""
+        self.by_lead[lead] = []
+        for event in log:
+            self.add(event)
+
     def seed(self, delivered: Sequence[Event], leads: set[str], counts: dict[str, int] | None = None) -> None:
         """Take the log of those `leads` whose every stored event is among `delivered` (events
         this transaction has just stored, in the order it stored them) from `delivered`, instead
@@ -178,32 +184,55 @@ def _lead_rows(store: Store, ids: Iterable[str]) -> dict[str, tuple[str, str | N
 _ACTIVE_SQL: str | None = None  # the active-version statement compiled for PostgreSQL, once
 
 
-def _settle_reads(store: Store, leads: set[str], *, count_events: bool,
-                  ) -> tuple[str | None, dict[str, tuple[str, str | None, str]], list[Rep], dict[str, int] | None]:
-    """What every settle reads first: the active policy version, the touched leads' rows, the
-    roster and (for a delivery) how many events each touched lead has. On PostgreSQL, for the
-    few leads of an API request, in one round trip instead of four."""
+@dataclass
+class _Reads:
+    """What every settle reads first (`_settle_reads`)."""
+
+    version: str | None  # the active policy's
+    before: dict[str, tuple[str, str | None, str]]  # stored leads' (status, owner, policy version)
+    roster: list[Rep]
+    counts: dict[str, int] | None = None  # events per touched lead, for a delivery
+    logs: dict[str, list[Event]] | None = None  # the whole log of these leads, read with the rest
+    clocks: dict[str, list[Clock]] | None = None  # their stored clocks
+
+
+def _settle_reads(store: Store, leads: set[str], *, count_events: bool, read_logs: set[str]) -> _Reads:
+    """The active policy version, the touched leads' rows, the roster, (for a delivery) how many
+    events each touched lead has, and the log and clocks of `read_logs` (leads expected to be
+    stored: the events of a delivery that does not create them, the worker's). On PostgreSQL,
+    for an API-sized set of leads, in one round trip instead of one each."""
     from leadclock.api.queries import ACTIVE_VERSION, active_version, version_of
 
     global _ACTIVE_SQL
     if store.dialect != "postgresql" or len(leads) > 500:
         counts = store.event_counts(leads) if count_events and leads else None
-        return active_version(store), _lead_rows(store, leads), store.reps(), counts
+        return _Reads(active_version(store), _lead_rows(store, leads), store.reps(), counts)
     if _ACTIVE_SQL is None:
         _ACTIVE_SQL = str(ACTIVE_VERSION.compile(dialect=store.engine.dialect, compile_kwargs={"literal_binds": True}))
     ids = sorted(leads)
+    logs = sorted(read_logs & leads)
     queries: list[tuple[str, Any]] = [
         (_ACTIVE_SQL, None),
         ("SELECT id, status, owner, policy_version FROM leads WHERE id = ANY(%s)", (ids,)),
         (Store.REPS_SQL, None),
+        ("SELECT lead, count(*) FROM events WHERE lead = ANY(%s) GROUP BY lead", (ids if count_events else [],)),
+        (Store.EVENTS_SQL, (logs,)),
+        (Store.CLOCKS_SQL, (logs,)),
     ]
-    if count_events:
-        queries.append(("SELECT lead, count(*) FROM events WHERE lead = ANY(%s) GROUP BY lead", (ids,)))
     results = store.read_pipelined(queries)
-    version = version_of(*results[0][0]) if results[0] else None
-    before = {row[0]: (row[1], row[2], row[3]) for row in results[1]}
-    counts = {row[0]: int(row[1]) for row in results[3]} if count_events else None
-    return version, before, store.reps_from(results[2]), counts
+    reads = _Reads(version_of(*results[0][0]) if results[0] else None,
+                   {row[0]: (row[1], row[2], row[3]) for row in results[1]}, store.reps_from(results[2]))
+    if count_events:
+        reads.counts = {row[0]: int(row[1]) for row in results[3]}
+    if logs:
+        reads.logs = {lead: [] for lead in logs}
+        for event in Store.events_from(results[4]):
+            reads.logs[event.lead].append(event)
+        reads.clocks = {lead: [] for lead in logs}
+        for row in results[5]:
+            clock = Store.clock_from(row)
+            reads.clocks[clock.lead].append(clock)
+    return reads
 
 
 class Live:
@@ -292,8 +321,10 @@ class Live:
                 delivered: Sequence[Event] = ()) -> Settled:
         store = self.store
         settled = Settled()
-        version, before, roster, counts = _settle_reads(store, leads, count_events=bool(delivered))
-        active = None if version is None else self.policies.get(version)
+        created_here = {e.lead for e in delivered if e.type == "lead.created"}
+        reads = _settle_reads(store, leads, count_events=bool(delivered), read_logs=leads - created_here)
+        before, roster = reads.before, reads.roster
+        active = None if reads.version is None else self.policies.get(reads.version)
         routing = active is not None and bool(active.routing.rules)
         router: RouterState | None = None
         router_busy = False
@@ -320,7 +351,10 @@ class Live:
         directory = Directory(people, active) if active is not None else None
         # For the audit of changed outcomes; a lead stored for the first time has none.
         known_leads = [lead for lead in leads if lead in before]
-        old_clocks = {c.key: c for c in store.clocks(leads=known_leads)} if known_leads else {}
+        read_clocks = reads.clocks or {}
+        unread = [lead for lead in known_leads if lead not in read_clocks]
+        old_clocks = {c.key: c for c in store.clocks(leads=unread)} if unread else {}
+        old_clocks.update((c.key, c) for lead in known_leads for c in read_clocks.get(lead, ()))
         states: dict[str, LeadState] = {}
         effects: list[Effect] = list(extra)
         policy_of: dict[str, Policy] = {}
@@ -330,7 +364,9 @@ class Live:
         future: dict[str, datetime] = {}  # leads' earliest events stamped after `now`
         assigned_events: list[Event] = []
         history = _History(store)
-        history.seed(delivered, leads - before.keys(), counts)
+        for lead, log_events in (reads.logs or {}).items():
+            history.take(lead, log_events)
+        history.seed(delivered, leads - before.keys(), reads.counts)
         added: dict[str, list[Event]] = {}  # per lead, the assignments the last round stored
 
         queued: list[Decision] = []
@@ -346,7 +382,9 @@ class Live:
                 pending_leads.add(decision.lead)
             settled.decisions.append(decision)
         if assigned_events:
-            store.append_events(assigned_events)
+            for event in store.append_events(assigned_events)[0]:
+                if event.lead in history.by_lead:  # a log already read: it grows by what was stored
+                    history.add(event)
             lock_leads(store, {e.lead for e in assigned_events}, wait=False)
 
         for _round in range(MAX_ROUNDS):

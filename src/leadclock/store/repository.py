@@ -1182,6 +1182,18 @@ class Store:
 
     # The roster as `reps()` reads it, in driver SQL for `read_pipelined` (same column order).
     REPS_SQL = "SELECT id, name, team, role, manager, known, locale, contact FROM reps ORDER BY id"
+    # Leads' clocks (`clock_from`) and events (`events_from`), likewise.
+    CLOCKS_SQL = f"SELECT {', '.join(CLOCK_FIELDS)} FROM clocks WHERE lead = ANY(%s)"
+    EVENTS_SQL = "SELECT at, seq, id, type, lead, data FROM events WHERE lead = ANY(%s)"
+
+    @staticmethod
+    def clock_from(row: Sequence[Any]) -> Clock:
+        return _clock(row)  # type: ignore[arg-type]
+
+    @staticmethod
+    def events_from(rows: Iterable[Sequence[Any]]) -> list[Event]:
+        """`EVENTS_SQL`'s rows as `events(leads=...)` returns them: by instant, then arrival."""
+        return [Event(row[2], row[3], row[0], row[4] or "", row[5] or {}) for row in sorted(rows, key=itemgetter(0, 1))]
 
     def _reps_read(self, connection: Connection, rows: Sequence[Sequence[Any]]) -> list[Rep]:
         found = [Rep(row[0], row[1], row[2], row[3], row[4], row[5], row[6], dict(row[7]) if row[7] else None)
