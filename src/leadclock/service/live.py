@@ -49,9 +49,11 @@ from leadclock.store.records import AuditEntry, Rep
 from leadclock.store.worker_store import (
     REPORTS,
     ROUTER,
+    ROUTER_SQL,
     claim_due,
     load_router,
     lock_leads,
+    router_from,
     save_router,
     set_wakeups,
 )
@@ -194,13 +196,16 @@ class _Reads:
     counts: dict[str, int] | None = None  # events per touched lead, for a delivery
     logs: dict[str, list[Event]] | None = None  # the whole log of these leads, read with the rest
     clocks: dict[str, list[Clock]] | None = None  # their stored clocks
+    router: RouterState | None = None  # read and locked with the rest (`lock_router`)
 
 
-def _settle_reads(store: Store, leads: set[str], *, count_events: bool, read_logs: set[str]) -> _Reads:
+def _settle_reads(store: Store, leads: set[str], *, count_events: bool, read_logs: set[str],
+                  lock_router: bool = False) -> _Reads:
     """The active policy version, the touched leads' rows, the roster, (for a delivery) how many
-    events each touched lead has, and the log and clocks of `read_logs` (leads expected to be
-    stored: the events of a delivery that does not create them, the worker's). On PostgreSQL,
-    for an API-sized set of leads, in one round trip instead of one each."""
+    events each touched lead has, the log and clocks of `read_logs` (leads expected to be
+    stored: the events of a delivery that does not create them, the worker's) and, with
+    `lock_router` (an API delivery that creates leads: it will route them), the router's state,
+    locked. On PostgreSQL, for an API-sized set of leads, in one round trip instead of one each."""
     from leadclock.api.queries import ACTIVE_VERSION, active_version, version_of
 
     global _ACTIVE_SQL
@@ -219,6 +224,8 @@ def _settle_reads(store: Store, leads: set[str], *, count_events: bool, read_log
         (Store.EVENTS_SQL, (logs,)),
         (Store.CLOCKS_SQL, (logs,)),
     ]
+    if lock_router:
+        queries.append((ROUTER_SQL, None))
     results = store.read_pipelined(queries)
     reads = _Reads(version_of(*results[0][0]) if results[0] else None,
                    {row[0]: (row[1], row[2], row[3]) for row in results[1]}, store.reps_from(results[2]))
@@ -232,6 +239,8 @@ def _settle_reads(store: Store, leads: set[str], *, count_events: bool, read_log
         for row in results[5]:
             clock = Store.clock_from(row)
             reads.clocks[clock.lead].append(clock)
+    if lock_router and results[6]:  # no row yet: `load_router` creates it when it is needed
+        reads.router = router_from(results[6][0][0])
     return reads
 
 
@@ -322,19 +331,21 @@ class Live:
         store = self.store
         settled = Settled()
         created_here = {e.lead for e in delivered if e.type == "lead.created"}
-        reads = _settle_reads(store, leads, count_events=bool(delivered), read_logs=leads - created_here)
+        waits = actor != "worker" and not actor.startswith("worker")  # for the router (module doc)
+        reads = _settle_reads(store, leads, count_events=bool(delivered), read_logs=leads - created_here,
+                              lock_router=waits and bool(created_here))
         before, roster = reads.before, reads.roster
         active = None if reads.version is None else self.policies.get(reads.version)
         routing = active is not None and bool(active.routing.rules)
-        router: RouterState | None = None
+        router: RouterState | None = reads.router
         router_busy = False
-        queued_at_load = False  # the router's after-hours queue held leads when it was loaded
+        queued_at_load = router is not None and bool(router.queue)  # its after-hours queue held leads
 
         def router_state() -> RouterState | None:
             nonlocal router, router_busy, queued_at_load
             if router is None and not router_busy:
                 # The API waits for the router; the worker must not (see the module doc).
-                router = load_router(store, wait=actor != "worker" and not actor.startswith("worker"))
+                router = load_router(store, wait=waits)
                 router_busy = router is None
                 queued_at_load = router is not None and bool(router.queue)
             return router

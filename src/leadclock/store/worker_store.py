@@ -130,6 +130,14 @@ def load_router(store: Store, *, wait: bool = True) -> RouterState | None:
                 if exists:
                     return None
             return RouterState()
+    return router_from(blob)
+
+
+# The router's row, locked, in driver SQL: for a reader that sends it with others (service.live).
+ROUTER_SQL = "SELECT state FROM router_state WHERE id = 1 FOR UPDATE"
+
+
+def router_from(blob: bytes) -> RouterState:
     # Our own row, written by save_router below; the database is as trusted as the code.
     state: RouterState = pickle.loads(zlib.decompress(blob))
     return state
@@ -183,7 +191,22 @@ def put_state(store: Store, key: str, value: dict[str, Any], now: datetime) -> N
 
 
 __all__ = [
-    "REPORTS", "ROUTER", "WAKE_CHANNEL", "beat", "claim_due", "get_state", "heartbeats",
-    "load_router", "lock_leads", "next_due", "overdue", "put_state", "save_router", "set_wakeups",
-    "wakeup", "wakeups",
+    "REPORTS",
+    "ROUTER",
+    "ROUTER_SQL",
+    "WAKE_CHANNEL",
+    "beat",
+    "claim_due",
+    "get_state",
+    "heartbeats",
+    "load_router",
+    "lock_leads",
+    "next_due",
+    "overdue",
+    "put_state",
+    "router_from",
+    "save_router",
+    "set_wakeups",
+    "wakeup",
+    "wakeups",
 ]
