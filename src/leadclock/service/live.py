@@ -61,6 +61,7 @@ from leadclock.store.worker_store import (
 log = logging.getLogger("leadclock.live")
 CLOSED = frozenset({"disqualified", "recycled", "garbage", "unreachable", "won", "lost", "nurture"})
 RETRY = timedelta(seconds=1)  # a reassignment that found the router busy tries again after this
+EARLY_ROUTER_LOCK = 64  # new leads up to which a delivery locks the router with its first reads
 MAX_ROUNDS = 4  # assignment → replay → a step firing at once → reassignment ...: bounded
 
 
@@ -332,8 +333,11 @@ class Live:
         settled = Settled()
         created_here = {e.lead for e in delivered if e.type == "lead.created"}
         waits = actor != "worker" and not actor.startswith("worker")  # for the router (module doc)
+        # The router is then locked from the first reads on: for a few new leads that is sooner
+        # by a millisecond of replay; for a large batch, by its whole replay, which concurrent
+        # batches would wait out (they route one after another), so those lock it when routing.
         reads = _settle_reads(store, leads, count_events=bool(delivered), read_logs=leads - created_here,
-                              lock_router=waits and bool(created_here))
+                              lock_router=waits and 0 < len(created_here) <= EARLY_ROUTER_LOCK)
         before, roster = reads.before, reads.roster
         active = None if reads.version is None else self.policies.get(reads.version)
         routing = active is not None and bool(active.routing.rules)
