@@ -441,7 +441,9 @@ class Store:
             self._ambient.connection = connection
             try:
                 yield connection
-                self._flush(connection)  # the deferred writes, before the commit
+                # The deferred writes, and the commit in the same round trip (the commit that
+                # `_write` then asks psycopg for finds the transaction closed and sends nothing).
+                self._flush(connection, commit=True)
             finally:
                 self._ambient.connection = None
 
@@ -518,11 +520,14 @@ class Store:
         except psycopg.Error as error:
             raise DBAPIError.instance(current, None, error, psycopg.Error) from error
 
-    def _flush(self, connection: Connection) -> None:
-        """Send the deferred writes of `connection`'s transaction, in order, in one pipeline."""
+    def _flush(self, connection: Connection, *, commit: bool = False) -> None:
+        """Send the deferred writes of `connection`'s transaction, in order, in one pipeline;
+        with `commit`, the COMMIT goes last in it."""
         pending = connection.info.pop(_DEFERRED, None)
         if not pending:
             return
+        if commit:
+            pending.append(("COMMIT", None, False))
         import psycopg
 
         driver = connection.connection.driver_connection
