@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, false, func, or_, select, true
+from sqlalchemy.dialects import postgresql
 
 from leadclock.api.auth import Principal
 from leadclock.engine.state import Clock, Effect
@@ -317,7 +318,8 @@ def version_of(newest: str, created_at: datetime, activated_at: datetime | None,
     return version
 
 
-ACTIVE_VERSION = _ACTIVE_VERSION  # for readers that send it with others (service.live)
+# The same statement as PostgreSQL text, for a reader that sends it with others (service.live).
+ACTIVE_VERSION_SQL = str(_ACTIVE_VERSION.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
 
 
 def lead_policy_versions(store: Store, ids: Iterable[str]) -> dict[str, str]:

@@ -144,19 +144,17 @@ class _History:
         for event in log:
             self.add(event)
 
-    def seed(self, delivered: Sequence[Event], leads: set[str], counts: dict[str, int] | None = None) -> None:
+    def seed(self, delivered: Sequence[Event], leads: set[str], counts: dict[str, int] | None) -> None:
         """Take the log of those `leads` whose every stored event is among `delivered` (events
         this transaction has just stored, in the order it stored them) from `delivered`, instead
         of reading back what was just written: a new lead's whole history is usually its
-        lead.created. The log is asked only how many events each lead has."""
+        lead.created. `counts` is how many events the log holds per lead (`_settle_reads`)."""
         mine: dict[str, list[Event]] = {}
         for event in delivered:
             if event.lead in leads:
                 mine.setdefault(event.lead, []).append(event)
-        if not mine:
+        if not mine or counts is None:  # counts: given whenever something was delivered
             return
-        if counts is None:
-            counts = self.store.event_counts(mine)
         for lead, count in counts.items():
             if lead not in mine:
                 continue
@@ -184,9 +182,6 @@ def _lead_rows(store: Store, ids: Iterable[str]) -> dict[str, tuple[str, str | N
     return found
 
 
-_ACTIVE_SQL: str | None = None  # the active-version statement compiled for PostgreSQL, once
-
-
 @dataclass
 class _Reads:
     """What every settle reads first (`_settle_reads`)."""
@@ -207,18 +202,15 @@ def _settle_reads(store: Store, leads: set[str], *, count_events: bool, read_log
     stored: the events of a delivery that does not create them, the worker's) and, with
     `lock_router` (an API delivery that creates leads: it will route them), the router's state,
     locked. On PostgreSQL, for an API-sized set of leads, in one round trip instead of one each."""
-    from leadclock.api.queries import ACTIVE_VERSION, active_version, version_of
+    from leadclock.api.queries import ACTIVE_VERSION_SQL, active_version, version_of
 
-    global _ACTIVE_SQL
     if store.dialect != "postgresql" or len(leads) > 500:
         counts = store.event_counts(leads) if count_events and leads else None
         return _Reads(active_version(store), _lead_rows(store, leads), store.reps(), counts)
-    if _ACTIVE_SQL is None:
-        _ACTIVE_SQL = str(ACTIVE_VERSION.compile(dialect=store.engine.dialect, compile_kwargs={"literal_binds": True}))
     ids = sorted(leads)
     logs = sorted(read_logs & leads)
     queries: list[tuple[str, Any]] = [
-        (_ACTIVE_SQL, None),
+        (ACTIVE_VERSION_SQL, None),
         ("SELECT id, status, owner, policy_version FROM leads WHERE id = ANY(%s)", (ids,)),
         (Store.REPS_SQL, None),
         ("SELECT lead, count(*) FROM events WHERE lead = ANY(%s) GROUP BY lead", (ids if count_events else [],)),

@@ -18,7 +18,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import fields
 from datetime import UTC, date, datetime
 from itertools import islice
@@ -497,49 +497,34 @@ class Store:
     def _ask(self, connection: Connection, sql: str, params: Any) -> list[tuple[Any, ...]]:
         """PostgreSQL: run a driver-level statement and return its rows; the transaction's
         deferred writes go before it in the same pipeline (one round trip for both)."""
-        import psycopg
-
-        pending = connection.info.pop(_DEFERRED, None) or []
-        driver = connection.connection.driver_connection
-        assert driver is not None
-        current = sql
-        try:
-            with driver.cursor() as cursor:
-                if pending:
-                    with driver.pipeline():
-                        for current, values, many in pending:
-                            if many:
-                                cursor.executemany(current, values)
-                            else:
-                                cursor.execute(current, values)
-                        current = sql
-                        cursor.execute(sql, params)
-                else:
-                    cursor.execute(sql, params)
-                return cursor.fetchall()
-        except psycopg.Error as error:
-            raise DBAPIError.instance(current, None, error, psycopg.Error) from error
+        return self._run_deferred(connection, (sql, params))
 
     def _flush(self, connection: Connection, *, commit: bool = False) -> None:
         """Send the deferred writes of `connection`'s transaction, in order, in one pipeline;
         with `commit`, the COMMIT goes last in it."""
-        pending = connection.info.pop(_DEFERRED, None)
-        if not pending:
-            return
-        if commit:
-            pending.append(("COMMIT", None, False))
+        if connection.info.get(_DEFERRED):
+            self._run_deferred(connection, ("COMMIT", None) if commit else None)
+
+    def _run_deferred(self, connection: Connection, last: tuple[str, Any] | None) -> list[tuple[Any, ...]]:
+        """The deferred writes, then `last`, in one pipeline; the rows of a `last` that returns
+        some (`_ask`), else none."""
         import psycopg
 
+        pending = connection.info.pop(_DEFERRED, None) or []
+        if last is not None:
+            pending.append((*last, False))
         driver = connection.connection.driver_connection
         assert driver is not None
-        sql = pending[0][0]
+        sql = pending[0][0] if pending else ""
         try:
-            with driver.pipeline(), driver.cursor() as cursor:
-                for sql, params, many in pending:
-                    if many:
-                        cursor.executemany(sql, params)
-                    else:
-                        cursor.execute(sql, params)
+            with driver.cursor() as cursor:
+                with driver.pipeline() if len(pending) > 1 else nullcontext():
+                    for sql, values, many in pending:
+                        if many:
+                            cursor.executemany(sql, values)
+                        else:
+                            cursor.execute(sql, values)
+                return cursor.fetchall() if cursor.description is not None else []
         except psycopg.Error as error:
             raise DBAPIError.instance(sql, None, error, psycopg.Error) from error
 
@@ -662,8 +647,7 @@ class Store:
             names = ", ".join(quote(c) for c in columns)
             assign = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c != key)
             marks = ", ".join(["%s"] * len(columns))
-            values = self._row_values(connection, table, columns, list(map(itemgetter(*columns), rows))
-                                      if len(columns) > 1 else [(row[columns[0]],) for row in rows])
+            values = self._row_values(connection, table, columns, [tuple(row[c] for c in columns) for row in rows])
             self._send(connection, f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks}) "
                                    f"ON CONFLICT ({quote(key)}) DO UPDATE SET {assign}", values, many=True)
             return
